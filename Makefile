@@ -1,0 +1,43 @@
+# The two commands of the README are `make synth` and `make test`; both install what is missing.
+SHELL := /bin/bash
+PROFILE ?= sandbox
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# This machine sets PYTHONDONTWRITEBYTECODE, which costs ~2 s per CDK process.
+unexport PYTHONDONTWRITEBYTECODE
+CDK := node_modules/.bin/cdk --no-notices
+
+.PHONY: setup synth test bench snapshots lock docs diff clean
+
+setup:
+	@scripts/bootstrap.sh
+
+## The main job: synthesize every stack with every check, then summarize.
+synth: setup
+	$(CDK) synth --quiet -c profile=$(PROFILE)
+	.venv/bin/python -m scripts.summary cdk.out
+
+## The whole test suite.
+test: setup
+	.venv/bin/python -m pytest
+
+bench: setup
+	.venv/bin/python -m scripts.benchmark
+
+## Accept changed templates as the new snapshots (review the diff before committing).
+snapshots: setup
+	.venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update
+
+docs: setup
+	.venv/bin/python -m scripts.docs --write
+
+diff: setup
+	$(CDK) diff --all -c profile=$(PROFILE)
+
+## Recompile the lock files after editing requirements*.in or requirements.txt.
+lock:
+	scripts/bootstrap.sh --lock
+
+clean:
+	rm -rf cdk.out .pytest_cache

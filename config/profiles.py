@@ -1,0 +1,93 @@
+"""The environment profiles, as plain data, and the one function that turns a profile into Settings.
+
+Choose a profile with `cdk synth -c profile=prod`; change single values without editing this file
+with `-c overrides='{"data_lake": {"access_logs_expire_after_days": 30}}'`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from config.settings import Settings, SettingsError, deep_merge, parse_settings
+
+DEFAULT_PROFILE = "sandbox"
+
+_LAKE_ZONES: dict[str, dict[str, Any]] = {
+    # Landing data: replayable from the stream's backup, so it tiers early and expires.
+    "raw": {
+        "infrequent_access_after_days": 30,
+        "archive_after_days": 90,
+        "archive_storage_class": "GLACIER_IR",
+        "expire_after_days": 365,
+        "noncurrent_versions_expire_after_days": 30,
+    },
+    # Training and query data: read often for months, then archived, never expired by default.
+    "curated": {
+        "infrequent_access_after_days": 90,
+        "archive_after_days": 180,
+        "archive_storage_class": "GLACIER_IR",
+        "expire_after_days": None,
+        "noncurrent_versions_expire_after_days": 90,
+    },
+    # Athena query results: cheap to recompute, so they just expire.
+    "results": {
+        "infrequent_access_after_days": None,
+        "archive_after_days": None,
+        "archive_storage_class": "GLACIER_IR",
+        "expire_after_days": 30,
+        "noncurrent_versions_expire_after_days": 1,
+    },
+}
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "sandbox": {
+        "profile": "sandbox",
+        "name_prefix": "mlspec-sbx",
+        "destroy_data_on_removal": True,
+        "tags": {"project": "ml-specialty-cdk", "environment": "sandbox"},
+        "data_lake": {
+            "zones": _LAKE_ZONES,
+            "abort_incomplete_multipart_upload_after_days": 1,
+            "access_logs_expire_after_days": 30,
+        },
+    },
+    "prod": {
+        "profile": "prod",
+        "name_prefix": "mlspec-prod",
+        "destroy_data_on_removal": False,
+        "tags": {"project": "ml-specialty-cdk", "environment": "prod"},
+        "data_lake": {
+            "zones": deep_merge(
+                _LAKE_ZONES,
+                {"raw": {"expire_after_days": 730}, "results": {"expire_after_days": 90}},
+            ),
+            "abort_incomplete_multipart_upload_after_days": 7,
+            "access_logs_expire_after_days": 365,
+        },
+    },
+}
+
+
+def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | str | None = None) -> Settings:
+    """Return the validated settings of `profile`, with `overrides` (a mapping or JSON text) applied."""
+    name = profile or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise SettingsError(
+            [f"profile={name!r} is unknown: allowed profiles are {', '.join(sorted(PROFILES))}"]
+        )
+    raw = copy.deepcopy(PROFILES[name])
+    if isinstance(overrides, str):
+        try:
+            overrides = json.loads(overrides)
+        except json.JSONDecodeError as error:
+            raise SettingsError([f"overrides is not valid JSON: {error}"]) from None
+    if overrides is not None:
+        if not isinstance(overrides, Mapping):
+            raise SettingsError([f"overrides must be a JSON object, got {type(overrides).__name__}"])
+        if overrides.get("profile", name) != name:
+            raise SettingsError(["overrides.profile cannot change the profile: use -c profile=..."])
+        raw = deep_merge(raw, overrides)
+    return parse_settings(raw)

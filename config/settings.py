@@ -1,0 +1,242 @@
+"""Typed, validated settings: one object per environment profile.
+
+Every value that shapes a template lives here. `load_settings` turns a profile's raw mapping
+(plus optional overrides) into frozen dataclasses and collects *every* problem before any
+construct is built, so a bad value fails with one readable message instead of a jsii traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal, get_args, get_origin
+
+ZONE_NAMES = ("raw", "curated", "results")
+ACCESS_LOGS_BUCKET_PURPOSE = "access-logs"
+ARCHIVE_STORAGE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
+
+# S3 rejects a transition to STANDARD_IA before day 30, and an object must spend 30 days in
+# STANDARD_IA before a lifecycle rule may move it on.
+MIN_INFREQUENT_ACCESS_DAY = 30
+MIN_DAYS_IN_INFREQUENT_ACCESS = 30
+
+# Bucket names are "<prefix>-<zone or access-logs>-<account id>-<region>"; S3 allows 63 characters.
+BUCKET_NAME_MAX = 63
+ACCOUNT_ID_LENGTH = 12
+LONGEST_REGION_NAME = 16  # e.g. "ap-southeast-5" is 14; leave room for new regions
+LONGEST_BUCKET_PURPOSE = max(map(len, (*ZONE_NAMES, ACCESS_LOGS_BUCKET_PURPOSE)))
+MAX_NAME_PREFIX = BUCKET_NAME_MAX - len("---") - LONGEST_BUCKET_PURPOSE - ACCOUNT_ID_LENGTH - LONGEST_REGION_NAME
+# Lowercase letters, digits and single hyphens; no dots (they break TLS on virtual-hosted URLs).
+NAME_PREFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+
+
+class SettingsError(ValueError):
+    """Raised with every problem found in a profile's settings, one per line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _days(value: int | None, path: str, problems: list[str], *, low: int, high: int) -> None:
+    if value is not None and not low <= value <= high:
+        problems.append(f"{path}={value} is out of range: allowed {low}..{high} days")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ZoneLifecycle:
+    """Storage tiering of one lake zone: Standard -> Standard-IA -> an archive class -> expiry."""
+
+    infrequent_access_after_days: int | None
+    archive_after_days: int | None
+    archive_storage_class: Literal["GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
+    expire_after_days: int | None
+    noncurrent_versions_expire_after_days: int
+
+    def validate(self, path: str, problems: list[str]) -> None:
+        ia, archive, expire = (
+            self.infrequent_access_after_days,
+            self.archive_after_days,
+            self.expire_after_days,
+        )
+        if ia is not None and ia < MIN_INFREQUENT_ACCESS_DAY:
+            problems.append(
+                f"{path}.infrequent_access_after_days={ia}: S3 allows the Standard-IA transition "
+                f"from day {MIN_INFREQUENT_ACCESS_DAY} on (or null to skip it)"
+            )
+        _days(ia, f"{path}.infrequent_access_after_days", problems, low=0, high=36500)
+        _days(archive, f"{path}.archive_after_days", problems, low=0, high=36500)
+        _days(expire, f"{path}.expire_after_days", problems, low=1, high=36500)
+        _days(
+            self.noncurrent_versions_expire_after_days,
+            f"{path}.noncurrent_versions_expire_after_days",
+            problems,
+            low=1,
+            high=3650,
+        )
+        if ia is not None and archive is not None and archive < ia + MIN_DAYS_IN_INFREQUENT_ACCESS:
+            problems.append(
+                f"{path}: lifecycle days must ascend: archive_after_days={archive} must be at least "
+                f"infrequent_access_after_days + {MIN_DAYS_IN_INFREQUENT_ACCESS} = "
+                f"{ia + MIN_DAYS_IN_INFREQUENT_ACCESS}"
+            )
+        last_transition = max((d for d in (ia, archive) if d is not None), default=None)
+        if expire is not None and last_transition is not None and expire <= last_transition:
+            problems.append(
+                f"{path}: lifecycle days must ascend: expire_after_days={expire} must be greater "
+                f"than the last transition day ({last_transition})"
+            )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataLakeSettings:
+    zones: Mapping[str, ZoneLifecycle]
+    abort_incomplete_multipart_upload_after_days: int
+    access_logs_expire_after_days: int
+
+    def validate(self, path: str, problems: list[str]) -> None:
+        missing = [z for z in ZONE_NAMES if z not in self.zones]
+        unknown = [z for z in self.zones if z not in ZONE_NAMES]
+        if missing or unknown:
+            problems.append(
+                f"{path}.zones: got {sorted(self.zones)}, expected exactly {list(ZONE_NAMES)}"
+            )
+        _days(
+            self.abort_incomplete_multipart_upload_after_days,
+            f"{path}.abort_incomplete_multipart_upload_after_days",
+            problems,
+            low=1,
+            high=365,
+        )
+        _days(
+            self.access_logs_expire_after_days,
+            f"{path}.access_logs_expire_after_days",
+            problems,
+            low=1,
+            high=3650,
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything one deployment of the app needs to know."""
+
+    profile: str
+    name_prefix: str
+    # The only switch that lets stateful resources be deleted with the stack.
+    destroy_data_on_removal: bool
+    tags: Mapping[str, str]
+    data_lake: DataLakeSettings
+
+    def validate(self, path: str, problems: list[str]) -> None:
+        prefix = self.name_prefix
+        if not NAME_PREFIX_PATTERN.match(prefix) or len(prefix) > MAX_NAME_PREFIX or any(
+            prefix.startswith(r) for r in RESERVED_BUCKET_PREFIXES
+        ):
+            problems.append(
+                f"name_prefix={prefix!r} breaks S3 bucket naming: use 1..{MAX_NAME_PREFIX} "
+                "lowercase letters, digits and single hyphens, starting and ending with a letter "
+                f"or digit, not starting with {', '.join(RESERVED_BUCKET_PREFIXES)}"
+            )
+        if self.profile == "prod" and self.destroy_data_on_removal:
+            problems.append(
+                "destroy_data_on_removal=true is not allowed in profile 'prod': production "
+                "retains every stateful resource"
+            )
+        for key, value in self.tags.items():
+            if not 1 <= len(key) <= 128 or len(value) > 256 or key.lower().startswith("aws:"):
+                problems.append(
+                    f"tags.{key}: tag keys are 1..128 characters and may not start with 'aws:', "
+                    "values at most 256 characters"
+                )
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _type_name(tp: Any) -> str:
+    if get_origin(tp) is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    return getattr(tp, "__name__", str(tp))
+
+
+def _parse(tp: Any, raw: Any, path: str, problems: list[str]) -> Any:
+    """Convert `raw` (JSON-like) into `tp`, appending a message per problem."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(tp)
+        if raw is None and type(None) in options:
+            return None
+        (inner,) = [o for o in options if o is not type(None)]
+        return _parse(inner, raw, path, problems)
+    if origin is Literal:
+        if raw not in get_args(tp):
+            problems.append(f"{path}={raw!r} is not allowed: use {_type_name(tp)}")
+        return raw
+    if dataclasses.is_dataclass(tp):
+        return _parse_dataclass(tp, raw, path, problems)
+    if origin is Mapping or tp is Mapping:
+        key_tp, value_tp = get_args(tp)
+        if not isinstance(raw, Mapping):
+            problems.append(f"{path} must be a mapping, got {type(raw).__name__}")
+            return types.MappingProxyType({})
+        return types.MappingProxyType(
+            {
+                _parse(key_tp, k, f"{path} key", problems): _parse(value_tp, v, f"{path}.{k}", problems)
+                for k, v in raw.items()
+            }
+        )
+    # bool is a subclass of int: refuse True where a number of days is expected, and 1 for a flag.
+    if not isinstance(raw, tp) or (tp is int and isinstance(raw, bool)):
+        problems.append(f"{path}={raw!r} must be {_type_name(tp)}, got {type(raw).__name__}")
+    return raw
+
+
+def _parse_dataclass(cls: type, raw: Any, path: str, problems: list[str]) -> Any:
+    where = path or "settings"
+    if not isinstance(raw, Mapping):
+        problems.append(f"{where} must be a mapping, got {type(raw).__name__}")
+        return None
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in raw:
+        if key not in names:
+            problems.append(f"{where}: unknown key {key!r}; allowed keys: {', '.join(names)}")
+    values = {}
+    for name in names:
+        child = f"{path}.{name}" if path else name
+        if name not in raw:
+            problems.append(f"{child} is missing")
+            continue
+        values[name] = _parse(hints[name], raw[name], child, problems)
+    if len(values) != len(names) or any(v is None and not _optional(hints[k]) for k, v in values.items()):
+        return None
+    instance = cls(**values)
+    instance.validate(path, problems)
+    return instance
+
+
+def _optional(tp: Any) -> bool:
+    return get_origin(tp) in (typing.Union, types.UnionType) and type(None) in get_args(tp)
+
+
+def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    problems: list[str] = []
+    settings = _parse_dataclass(Settings, raw, "", problems)
+    if problems:
+        raise SettingsError(problems)
+    return settings

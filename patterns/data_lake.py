@@ -1,0 +1,235 @@
+"""DataLakeStorage: a KMS-encrypted, tiered, access-logged S3 lake of zone buckets.
+
+Layout inside every zone bucket: `<dataset>/year=YYYY/month=MM/day=DD/<file>` (Hive-style
+partitions, so Glue, Athena and Firehose agree on them).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from config.settings import ACCESS_LOGS_BUCKET_PURPOSE, ZoneLifecycle
+from patterns.compliance import acknowledge, skip_checkov
+
+ARCHIVE_CLASSES = {
+    "GLACIER_IR": s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+    "GLACIER": s3.StorageClass.GLACIER,
+    "DEEP_ARCHIVE": s3.StorageClass.DEEP_ARCHIVE,
+}
+
+REPLICATION_RULES = (
+    "HIPAA.Security-S3BucketReplicationEnabled",
+    "NIST.800.53.R5-S3BucketReplicationEnabled",
+    "PCI.DSS.321-S3BucketReplicationEnabled",
+)
+REPLICATION_REASON = (
+    "Cross-region replication needs a destination bucket and key in a second region, which this "
+    "region-agnostic single-region reference does not own; versioning protects against "
+    "overwrites and deletes, and prod retains every bucket. Add a replica stack in your second "
+    "region to satisfy this control."
+)
+
+
+def dataset_prefix(dataset: str, day: datetime.date | None = None) -> str:
+    """Key prefix of `dataset` in a zone bucket, down to one day's partition when `day` is given."""
+    if not dataset or "/" in dataset or "=" in dataset:
+        raise ValueError(f"dataset={dataset!r}: use a non-empty name without '/' or '='")
+    if day is None:
+        return f"{dataset}/"
+    return f"{dataset}/year={day:%Y}/month={day:%m}/day={day:%d}/"
+
+
+def bucket_name(name_prefix: str, purpose: str) -> str:
+    """Globally unique, deterministic name: `<prefix>-<purpose>-<account>-<region>`."""
+    return f"{name_prefix}-{purpose}-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+
+
+class DataLakeStorage(Construct):
+    """One customer-managed key, one bucket per zone, one access-log bucket.
+
+    Secure by default: SSE-KMS with bucket keys, TLS 1.2+ only, uploads that ask for another
+    encryption (SSE-S3, SSE-C or another KMS key) denied, public access blocked, ACLs disabled,
+    versioning, lifecycle tiering per zone and server access logs.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name_prefix: str,
+        zones: Mapping[str, ZoneLifecycle],
+        abort_incomplete_multipart_upload_after_days: int,
+        access_logs_expire_after_days: int,
+        destroy_on_removal: bool,
+    ) -> None:
+        super().__init__(scope, id_)
+        self._removal = RemovalPolicy.DESTROY if destroy_on_removal else RemovalPolicy.RETAIN
+        self._destroy = destroy_on_removal
+        self._abort_multipart = Duration.days(abort_incomplete_multipart_upload_after_days)
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=f"alias/{name_prefix}-lake",
+            description=f"{name_prefix}: encrypts every zone of the data lake",
+            enable_key_rotation=True,
+            removal_policy=self._removal,
+            # Sandbox teardown should not leave a billable key for a month.
+            pending_window=Duration.days(7 if destroy_on_removal else 30),
+        )
+        self.access_log_bucket = self._access_log_bucket(name_prefix, access_logs_expire_after_days)
+        self.buckets: dict[str, s3.Bucket] = {
+            zone: self._zone_bucket(name_prefix, zone, lifecycle) for zone, lifecycle in zones.items()
+        }
+
+    def zone(self, name: str) -> s3.Bucket:
+        if name not in self.buckets:
+            raise KeyError(f"zone={name!r} is unknown: zones are {', '.join(self.buckets)}")
+        return self.buckets[name]
+
+    @property
+    def raw(self) -> s3.Bucket:
+        return self.zone("raw")
+
+    @property
+    def curated(self) -> s3.Bucket:
+        return self.zone("curated")
+
+    @property
+    def results(self) -> s3.Bucket:
+        return self.zone("results")
+
+    # ------------------------------------------------------------------ buckets
+
+    def _bucket(self, id_: str, **props) -> s3.Bucket:
+        """Properties every bucket of the lake shares."""
+        return s3.Bucket(
+            self,
+            id_,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            removal_policy=self._removal,
+            auto_delete_objects=self._destroy,
+            **props,
+        )
+
+    def _access_log_bucket(self, name_prefix: str, expire_after_days: int) -> s3.Bucket:
+        bucket = self._bucket(
+            "AccessLogs",
+            bucket_name=bucket_name(name_prefix, ACCESS_LOGS_BUCKET_PURPOSE),
+            # S3 server access log delivery cannot write to a bucket whose default is SSE-KMS.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=Duration.days(expire_after_days),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=self._abort_multipart,
+                )
+            ],
+        )
+        acknowledge(
+            bucket,
+            [
+                "HIPAA.Security-S3DefaultEncryptionKMS",
+                "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                "PCI.DSS.321-S3DefaultEncryptionKMS",
+            ],
+            "S3 server access log delivery only supports SSE-S3 (AES256) default encryption on the "
+            "destination bucket; it cannot write to a bucket whose default is SSE-KMS.",
+        )
+        acknowledge(bucket, REPLICATION_RULES, REPLICATION_REASON)
+        skip_checkov(
+            bucket,
+            ["CKV_AWS_18"],
+            "Access-log destination bucket: logging it into itself would log every log delivery.",
+        )
+        return bucket
+
+    def _zone_bucket(self, name_prefix: str, zone: str, lifecycle: ZoneLifecycle) -> s3.Bucket:
+        bucket = self._bucket(
+            zone.capitalize(),
+            bucket_name=bucket_name(name_prefix, zone),
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix=f"{zone}/",
+            lifecycle_rules=[self._lifecycle_rule(zone, lifecycle)],
+        )
+        self._deny_other_encryption(bucket)
+        acknowledge(bucket, REPLICATION_RULES, REPLICATION_REASON)
+        return bucket
+
+    def _lifecycle_rule(self, zone: str, lifecycle: ZoneLifecycle) -> s3.LifecycleRule:
+        transitions = []
+        if lifecycle.infrequent_access_after_days is not None:
+            transitions.append(
+                s3.Transition(
+                    storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                    transition_after=Duration.days(lifecycle.infrequent_access_after_days),
+                )
+            )
+        if lifecycle.archive_after_days is not None:
+            transitions.append(
+                s3.Transition(
+                    storage_class=ARCHIVE_CLASSES[lifecycle.archive_storage_class],
+                    transition_after=Duration.days(lifecycle.archive_after_days),
+                )
+            )
+        expire = lifecycle.expire_after_days
+        return s3.LifecycleRule(
+            id=f"{zone}-tiering",
+            transitions=transitions or None,
+            expiration=Duration.days(expire) if expire is not None else None,
+            noncurrent_version_expiration=Duration.days(lifecycle.noncurrent_versions_expire_after_days),
+            abort_incomplete_multipart_upload_after=self._abort_multipart,
+        )
+
+    def _deny_other_encryption(self, bucket: s3.Bucket) -> None:
+        """Deny uploads that ask for anything but SSE-KMS with the lake key.
+
+        Deliberately *not* the seed's bare `StringNotEquals` form: that also denies uploads which
+        send no encryption header, and several writers rely on the bucket default instead (the
+        default here is SSE-KMS with the lake key, so those objects are encrypted correctly).
+        The `Null: false` condition limits each statement to requests that do send the header.
+        Writers configured with the lake key (Firehose, Athena, Glue, SageMaker) send
+        `aws:kms` plus the key ARN and pass; a client naming the key by id or alias is denied.
+        """
+        denied_requests = {
+            "DenyUploadsNotUsingSseKms": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                "Null": {"s3:x-amz-server-side-encryption": "false"},
+            },
+            "DenyUploadsUsingAnotherKmsKey": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": self.key.key_arn},
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+            },
+            # SSE-C requests carry no x-amz-server-side-encryption header, so the statements
+            # above would let them through with a customer-held key the lake cannot audit.
+            "DenyUploadsUsingSseC": {
+                "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"},
+            },
+        }
+        for sid, conditions in denied_requests.items():
+            bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:PutObject"],
+                    resources=[bucket.arn_for_objects("*")],
+                    conditions=conditions,
+                )
+            )

@@ -1,0 +1,72 @@
+"""Speed and size benchmark (targets are checked here, not in timed tests).
+
+Usage: python -m scripts.benchmark [--runs N] [--skip-tests]
+Targets on the 2-core reference machine: full synth with all nag packs <= 15 s (median),
+whole test suite <= 90 s once dependencies are installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SYNTH_TARGET_S = 15.0
+SUITE_TARGET_S = 90.0
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def timed(args: list[str], **kwargs) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, cwd=PROJECT_ROOT, env=_env(), check=True, stdout=subprocess.DEVNULL, **kwargs)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="synth runs for the median (default 5)")
+    parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
+    args = parser.parse_args(argv)
+    python = str(PROJECT_ROOT / ".venv" / "bin" / "python")
+
+    with tempfile.TemporaryDirectory() as outdir:
+        env_outdir = {"CDK_OUTDIR": outdir}
+        synth_times = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            subprocess.run([python, "app.py"], cwd=PROJECT_ROOT, env={**_env(), **env_outdir}, check=True,
+                           stdout=subprocess.DEVNULL)
+            synth_times.append(time.perf_counter() - start)
+        templates = sorted(Path(outdir).glob("*.template.json"))
+        sizes = {t.name.removesuffix(".template.json"): (len(json.loads(t.read_text())["Resources"]), t.stat().st_size)
+                 for t in templates}
+
+    median = statistics.median(synth_times)
+    ok = median <= SYNTH_TARGET_S
+    print(f"full synth, all 5 nag packs: median {median:.2f} s over {args.runs} runs "
+          f"(min {min(synth_times):.2f}, max {max(synth_times):.2f}); target <= {SYNTH_TARGET_S:.0f} s "
+          f"{'OK' if ok else 'MISSED'}")
+    for stack, (resources, size) in sizes.items():
+        print(f"  {stack:<12} {resources:>3} resources (CDKMetadata included)  {size:>7} template bytes")
+    if not args.skip_tests:
+        suite = timed([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        suite_ok = suite <= SUITE_TARGET_S
+        ok = ok and suite_ok
+        print(f"whole test suite: {suite:.1f} s wall; target <= {SUITE_TARGET_S:.0f} s {'OK' if suite_ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

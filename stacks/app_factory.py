@@ -1,0 +1,74 @@
+"""Build the whole app: used by `app.py` (and so by the CDK CLI), the tests and the scripts.
+
+The CDK CLI applies cdk.json's context (feature flags included) to the app; `python app.py` and a
+bare `cdk.App()` in a test would not. `build_app` applies the same context itself, so the tests
+check exactly what the CLI deploys. Under the CLI, context given with `-c` still wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import (
+    AwsSolutionsChecks,
+    HIPAASecurityChecks,
+    NIST80053R5Checks,
+    PCIDSS321Checks,
+    ServerlessChecks,
+)
+
+from config.profiles import load_settings
+from config.settings import Settings
+from patterns.compliance import harden_cdk_providers
+from stacks.data_lake_stack import DataLakeStack
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks)
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltApp:
+    app: cdk.App
+    settings: Settings
+    stacks: Mapping[str, cdk.Stack]
+
+
+def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> BuiltApp:
+    """Validate the settings, then compose every stack and register every security check.
+
+    Raises `SettingsError` before any stack exists when a setting is invalid.
+    """
+    app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
+    settings = load_settings(app.node.try_get_context("profile"), app.node.try_get_context("overrides"))
+
+    common = {
+        "termination_protection": settings.profile == "prod",
+        # No env: the stacks are environment-agnostic and synthesize with no credentials.
+    }
+    data_lake = DataLakeStack(
+        app,
+        "DataLake",
+        stack_name=f"{settings.name_prefix}-data-lake",
+        description="ML Specialty reference: KMS-encrypted, tiered S3 data lake",
+        settings=settings,
+        **common,
+    )
+    stacks: dict[str, cdk.Stack] = {"DataLake": data_lake}
+
+    for stack in stacks.values():
+        harden_cdk_providers(stack)
+    for key, value in settings.tags.items():
+        cdk.Tags.of(app).add(key, value)
+    cdk.Validations.of(app).add_plugins(
+        *(pack(app, write_suppressions_to_cloud_formation=True) for pack in NAG_PACKS)
+    )
+    return BuiltApp(app=app, settings=settings, stacks=stacks)

@@ -1,0 +1,75 @@
+"""Session fixtures: each profile is synthesized once per test session, with every check on."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# A call to a deprecated CDK API raises instead of printing a warning nobody reads.
+os.environ["JSII_DEPRECATED"] = "fail"
+
+import pytest  # noqa: E402
+
+from stacks.app_factory import BuiltApp, build_app  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class Synth:
+    built: BuiltApp
+    assembly_dir: Path
+    templates: dict[str, dict[str, Any]]  # stack id -> template
+
+    def resources(self, stack_id: str, type_: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.templates[stack_id]["Resources"].items() if v["Type"] == type_}
+
+
+def synthesize(outdir: Path, context: dict[str, Any]) -> Synth:
+    built = build_app(context, outdir=str(outdir))
+    assembly = built.app.synth()
+    templates = {stack_id: assembly.get_stack_by_name(stack.stack_name).template
+                 for stack_id, stack in built.stacks.items()}
+    return Synth(built=built, assembly_dir=outdir, templates=templates)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("sandbox"), {"profile": "sandbox"})
+
+
+@pytest.fixture(scope="session")
+def prod(tmp_path_factory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("prod"), {"profile": "prod"})
+
+
+# Every non-default value a setting can take that changes a template, in one extra synth.
+CUSTOM_OVERRIDES = {
+    "name_prefix": "acme-ml",
+    "destroy_data_on_removal": False,
+    "data_lake": {
+        "zones": {
+            "raw": {"infrequent_access_after_days": None, "archive_after_days": 0,
+                    "archive_storage_class": "DEEP_ARCHIVE", "expire_after_days": 400},
+            "curated": {"infrequent_access_after_days": 45, "archive_after_days": 75,
+                        "archive_storage_class": "GLACIER", "noncurrent_versions_expire_after_days": 7},
+        },
+        "abort_incomplete_multipart_upload_after_days": 3,
+        "access_logs_expire_after_days": 90,
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def custom(tmp_path_factory) -> Synth:
+    return synthesize(
+        tmp_path_factory.mktemp("custom"),
+        {"profile": "sandbox", "overrides": json.dumps(CUSTOM_OVERRIDES)},
+    )
+
+
+@pytest.fixture(scope="session", params=["sandbox", "prod"])
+def each_profile(request) -> Synth:
+    return request.getfixturevalue(request.param)

@@ -1,0 +1,58 @@
+"""Two synths give identical templates; production keeps every stateful resource."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import synthesize
+
+# Resource types that hold data or keys. A new stateful type added to any stack must be listed here.
+STATEFUL_TYPES = {
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::Kinesis::Stream",
+    "AWS::Glue::Database",
+    "AWS::Glue::Table",
+    "AWS::SNS::Topic",
+    "AWS::SageMaker::NotebookInstance",
+}
+# Custom resources that delete data when their stack is deleted.
+DATA_DESTROYING_TYPES = {"Custom::S3AutoDeleteObjects"}
+
+
+def test_two_synths_give_identical_templates(sandbox, tmp_path):
+    again = synthesize(tmp_path, {"profile": "sandbox"})
+    for stack_id, template in sandbox.templates.items():
+        assert again.templates[stack_id] == template, stack_id
+    files = sorted(p.name for p in sandbox.assembly_dir.glob("*.json"))
+    for name in files:
+        if name in ("tree.json", "validation-report.json"):
+            continue  # stack traces and absolute paths, not deployed
+        assert (tmp_path / name).read_bytes() == (sandbox.assembly_dir / name).read_bytes(), name
+
+
+def stateful(synth):
+    for stack_id, template in synth.templates.items():
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] in STATEFUL_TYPES:
+                yield f"{stack_id}/{logical_id}", resource
+
+
+def test_prod_retains_every_stateful_resource_and_destroys_nothing(prod):
+    swept = list(stateful(prod))
+    assert swept, "the sweep found no stateful resource at all"
+    for name, resource in swept:
+        assert resource.get("DeletionPolicy") == "Retain", name
+        assert resource.get("UpdateReplacePolicy") == "Retain", name
+    for stack_id, template in prod.templates.items():
+        for logical_id, resource in template["Resources"].items():
+            assert resource["Type"] not in DATA_DESTROYING_TYPES, f"{stack_id}/{logical_id}"
+
+
+@pytest.mark.parametrize("fixture", ["sandbox", "custom"])
+def test_data_is_destroyed_exactly_when_the_settings_say_so(request, fixture):
+    synth = request.getfixturevalue(fixture)
+    destroy = synth.built.settings.destroy_data_on_removal
+    for name, resource in stateful(synth):
+        assert resource.get("DeletionPolicy") == ("Delete" if destroy else "Retain"), name

@@ -1,0 +1,150 @@
+"""Every bad setting fails before any construct exists, naming the setting, the value and what is allowed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from config.profiles import PROFILES, load_settings
+from config.settings import MAX_NAME_PREFIX, SettingsError
+from stacks.app_factory import PROJECT_ROOT, build_app
+
+
+def problems_for(overrides=None, profile="sandbox") -> str:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(profile, overrides)
+    return str(caught.value)
+
+
+def test_both_profiles_load_and_sandbox_is_the_default():
+    assert load_settings().profile == "sandbox"
+    assert {name: load_settings(name).profile for name in PROFILES} == {"sandbox": "sandbox", "prod": "prod"}
+
+
+def test_prod_retains_data_and_sandbox_says_it_may_destroy():
+    assert load_settings("prod").destroy_data_on_removal is False
+    assert load_settings("sandbox").destroy_data_on_removal is True
+
+
+def test_unknown_profile():
+    message = problems_for(profile="staging")
+    assert "profile='staging' is unknown" in message and "prod, sandbox" in message
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["ML-Lake", "ml_lake", "-ml", "ml-", "ml--lake", "ml.lake", "", "xn--ml", "sthree-ml", "a" * (MAX_NAME_PREFIX + 1)],
+)
+def test_name_prefix_that_breaks_bucket_naming(prefix):
+    message = problems_for({"name_prefix": prefix})
+    assert f"name_prefix={prefix!r} breaks S3 bucket naming" in message
+    assert f"1..{MAX_NAME_PREFIX} lowercase letters, digits and single hyphens" in message
+
+
+def test_longest_allowed_prefix_fits_the_longest_bucket_name():
+    settings = load_settings("sandbox", {"name_prefix": "a" * MAX_NAME_PREFIX})
+    longest = f"{settings.name_prefix}-access-logs-123456789012-ap-southeast-5xx"
+    assert len(settings.name_prefix) == MAX_NAME_PREFIX and len(longest) <= 63
+
+
+def test_lifecycle_days_not_ascending():
+    message = problems_for({"data_lake": {"zones": {"raw": {"infrequent_access_after_days": 60,
+                                                             "archive_after_days": 70}}}})
+    assert "data_lake.zones.raw: lifecycle days must ascend: archive_after_days=70" in message
+    assert "infrequent_access_after_days + 30 = 90" in message
+
+
+def test_expiry_before_last_transition():
+    message = problems_for({"data_lake": {"zones": {"curated": {"expire_after_days": 100}}}})
+    assert "data_lake.zones.curated: lifecycle days must ascend: expire_after_days=100" in message
+    assert "last transition day (180)" in message
+
+
+def test_infrequent_access_before_day_30():
+    message = problems_for({"data_lake": {"zones": {"raw": {"infrequent_access_after_days": 7}}}})
+    assert "data_lake.zones.raw.infrequent_access_after_days=7" in message
+    assert "from day 30 on" in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"data_lake": {"access_logs_expire_after_days": 0}},
+         "data_lake.access_logs_expire_after_days=0 is out of range: allowed 1..3650 days"),
+        ({"data_lake": {"abort_incomplete_multipart_upload_after_days": 400}},
+         "data_lake.abort_incomplete_multipart_upload_after_days=400 is out of range: allowed 1..365 days"),
+        ({"data_lake": {"zones": {"results": {"noncurrent_versions_expire_after_days": 0}}}},
+         "data_lake.zones.results.noncurrent_versions_expire_after_days=0 is out of range: allowed 1..3650"),
+        ({"data_lake": {"zones": {"results": {"expire_after_days": 40000}}}},
+         "data_lake.zones.results.expire_after_days=40000 is out of range: allowed 1..36500"),
+    ],
+)
+def test_retention_out_of_range(overrides, expected):
+    assert expected in problems_for(overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"bucket_prefix": "x"}, "settings: unknown key 'bucket_prefix'; allowed keys: profile, name_prefix"),
+        ({"data_lake": {"zones": {"raw": {"ia_days": 30}}}},
+         "data_lake.zones.raw: unknown key 'ia_days'; allowed keys: infrequent_access_after_days"),
+        ({"data_lake": {"zones": {"bronze": PROFILES["sandbox"]["data_lake"]["zones"]["raw"]}}},
+         "data_lake.zones: got ['bronze', 'curated', 'raw', 'results'], expected exactly ['raw', 'curated', 'results']"),
+    ],
+)
+def test_unknown_keys(overrides, expected):
+    assert expected in problems_for(overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"destroy_data_on_removal": "yes"}, "destroy_data_on_removal='yes' must be bool, got str"),
+        ({"data_lake": {"access_logs_expire_after_days": True}},
+         "data_lake.access_logs_expire_after_days=True must be int, got bool"),
+        ({"data_lake": {"zones": {"raw": {"archive_storage_class": "GLACIER_FLEXIBLE"}}}},
+         "data_lake.zones.raw.archive_storage_class='GLACIER_FLEXIBLE' is not allowed: use one of "
+         "'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'"),
+    ],
+)
+def test_wrong_types_and_choices(overrides, expected):
+    assert expected in problems_for(overrides)
+
+
+def test_prod_cannot_be_told_to_destroy_data():
+    message = problems_for({"destroy_data_on_removal": True}, profile="prod")
+    assert "destroy_data_on_removal=true is not allowed in profile 'prod'" in message
+
+
+def test_every_problem_is_reported_at_once():
+    error = pytest.raises(SettingsError, load_settings, "sandbox",
+                          {"name_prefix": "BAD", "data_lake": {"access_logs_expire_after_days": 0}}).value
+    assert len(error.problems) == 2
+
+
+def test_overrides_must_be_a_json_object():
+    assert "overrides is not valid JSON" in problems_for("{not json")
+    assert "overrides must be a JSON object, got list" in problems_for("[1]")
+
+
+def test_build_app_validates_before_building_any_stack():
+    with pytest.raises(SettingsError, match="name_prefix='Bad'"):
+        build_app({"overrides": json.dumps({"name_prefix": "Bad"})})
+
+
+def test_cdk_cli_reports_a_bad_setting_without_a_traceback():
+    """The real user path: the pinned CDK CLI running app.py with a bad -c value."""
+    env = {**os.environ, "CDK_DISABLE_VERSION_CHECK": "1", "CDK_DISABLE_CLI_TELEMETRY": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    result = subprocess.run(
+        [str(PROJECT_ROOT / "node_modules/.bin/cdk"), "--no-notices", "synth", "--quiet",
+         "-c", "profile=staging", "-o", "/tmp/cdk.out.bad-profile"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert result.returncode != 0
+    assert "profile='staging' is unknown: allowed profiles are prod, sandbox" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
