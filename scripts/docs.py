@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from config.profiles import PROFILES, load_settings
-from scripts import gates
+from scripts import gates, summary
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECTION = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
@@ -88,9 +88,19 @@ def render(text: str, sections: Mapping[str, str]) -> str:
     return SECTION.sub(replace, text)
 
 
-def sections_from(assembly_dirs: list[Path]) -> dict[str, str]:
+def synth_summary(sandbox_assembly: Path, checkov_result: gates.CheckovResult | None = None) -> str:
+    """What `make synth` prints for the sandbox profile."""
+    paths = gates.templates(sandbox_assembly)
+    text, _ = summary.render(sandbox_assembly, gates.nag_verdict(sandbox_assembly), gates.cfn_lint(paths),
+                             checkov_result or gates.checkov(paths), shown_as=Path("cdk.out"))
+    return "```\n" + text + "```\n"
+
+
+def sections_from(assembly_dirs: list[Path], sandbox_checkov: gates.CheckovResult | None = None) -> dict[str, str]:
+    """Every generated section; the first assembly is the sandbox one."""
     templates = [t for d in assembly_dirs for t in gates.templates(d)]
     return {
+        "synth-summary": synth_summary(assembly_dirs[0], sandbox_checkov),
         "settings": settings_table(),
         "acknowledgements": acknowledgements_table(assembly_dirs),
         "checkov-skips": checkov_skips_table(templates),

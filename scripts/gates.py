@@ -71,15 +71,30 @@ def cfn_lint(paths: Sequence[Path]) -> list[dict]:
 
 @dataclasses.dataclass(frozen=True)
 class CheckovResult:
-    passed: int
+    passed: list[dict]
     failed: list[dict]
     skipped: list[dict]
+
+    def only(self, paths: Sequence[Path]) -> CheckovResult:
+        """The part of the result that concerns `paths`."""
+        wanted = {str(Path(p).resolve()) for p in paths}
+        return CheckovResult(*([c for c in checks if c["file"] in wanted]
+                               for checks in (self.passed, self.failed, self.skipped)))
+
+
+def _check(check: dict) -> dict:
+    return {
+        "check": check["check_id"],
+        "resource": check["resource"],
+        "name": check["check_name"],
+        "file": str(Path(check["file_abs_path"]).resolve()),
+        "reason": (check.get("check_result") or {}).get("suppress_comment", ""),
+    }
 
 
 def checkov(paths: Sequence[Path]) -> CheckovResult:
     """checkov's CloudFormation checks over `paths`, offline (no platform download)."""
-    args = [str(CHECKOV), "--framework", "cloudformation", "--output", "json", "--compact",
-            "--skip-download"]
+    args = [str(CHECKOV), "--framework", "cloudformation", "--output", "json", "--compact", "--skip-download"]
     for path in paths:
         args += ["--file", str(path)]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_NO_COLOR": "1"}
@@ -88,14 +103,5 @@ def checkov(paths: Sequence[Path]) -> CheckovResult:
         raise RuntimeError(f"checkov failed to run (exit {result.returncode}): {result.stderr[-2000:]}")
     reports = json.loads(result.stdout)
     reports = reports if isinstance(reports, list) else [reports]
-    passed, failed, skipped = 0, [], []
-    for report in reports:
-        passed += report["summary"]["passed"]
-        results = report["results"]
-        for check in results.get("failed_checks", []):
-            failed.append({"check": check["check_id"], "resource": check["resource"], "name": check["check_name"],
-                           "file": check["file_path"]})
-        for check in results.get("skipped_checks", []):
-            skipped.append({"check": check["check_id"], "resource": check["resource"],
-                            "reason": check.get("check_result", {}).get("suppress_comment", "")})
-    return CheckovResult(passed=passed, failed=failed, skipped=skipped)
+    return CheckovResult(*([_check(c) for report in reports for c in report["results"].get(kind, [])]
+                           for kind in ("passed_checks", "failed_checks", "skipped_checks")))

@@ -14,6 +14,7 @@ os.environ["JSII_DEPRECATED"] = "fail"
 
 import pytest  # noqa: E402
 
+from scripts import gates  # noqa: E402
 from stacks.app_factory import BuiltApp, build_app  # noqa: E402
 
 
@@ -73,3 +74,14 @@ def custom(tmp_path_factory) -> Synth:
 @pytest.fixture(scope="session", params=["sandbox", "prod"])
 def each_profile(request) -> Synth:
     return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="session")
+def all_templates(sandbox, prod, custom) -> list[Path]:
+    return [path for synth in (sandbox, prod, custom) for path in gates.templates(synth.assembly_dir)]
+
+
+@pytest.fixture(scope="session")
+def checkov_result(all_templates) -> gates.CheckovResult:
+    """One checkov run (it takes ~9 s) over every template of every synthesized profile."""
+    return gates.checkov(all_templates)

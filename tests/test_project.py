@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 
-from scripts import docs
+from scripts import docs, gates
 from stacks.app_factory import PROJECT_ROOT
 
 
-def test_readme_generated_sections_are_current(sandbox, prod):
+def test_readme_generated_sections_are_current(sandbox, prod, checkov_result):
     readme = (PROJECT_ROOT / "README.md").read_text()
-    rendered = docs.render(readme, docs.sections_from([sandbox.assembly_dir, prod.assembly_dir]))
+    sandbox_checkov = checkov_result.only(gates.templates(sandbox.assembly_dir))
+    rendered = docs.render(readme, docs.sections_from([sandbox.assembly_dir, prod.assembly_dir], sandbox_checkov))
     assert readme == rendered, "README.md is stale: run `make docs`"
 
 
