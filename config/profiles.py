@@ -42,6 +42,21 @@ _LAKE_ZONES: dict[str, dict[str, Any]] = {
     },
 }
 
+_STREAMING: dict[str, Any] = {
+    # One provisioned shard (~$11/month) instead of on-demand (~$29/month idle).
+    "capacity_mode": "PROVISIONED",
+    "shard_count": 1,
+    "retention_hours": 24,
+    "buffer_size_mib": 64,
+    "buffer_interval_seconds": 60,  # see data within a minute or two in the sandbox
+    "transform_memory_mib": 256,
+    "transform_reserved_concurrency": 5,
+    "log_retention_days": 14,
+    "iterator_age_alarm_seconds": 900,
+    "data_freshness_alarm_seconds": 900,
+    "alarm_email": None,
+}
+
 PROFILES: dict[str, dict[str, Any]] = {
     "sandbox": {
         "profile": "sandbox",
@@ -53,6 +68,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "abort_incomplete_multipart_upload_after_days": 1,
             "access_logs_expire_after_days": 30,
         },
+        "streaming": _STREAMING,
     },
     "prod": {
         "profile": "prod",
@@ -67,6 +83,20 @@ PROFILES: dict[str, dict[str, Any]] = {
             "abort_incomplete_multipart_upload_after_days": 7,
             "access_logs_expire_after_days": 365,
         },
+        "streaming": deep_merge(
+            _STREAMING,
+            {
+                "capacity_mode": "ON_DEMAND",
+                "shard_count": None,
+                "retention_hours": 168,
+                "buffer_size_mib": 128,
+                "buffer_interval_seconds": 300,
+                "transform_reserved_concurrency": 50,
+                "log_retention_days": 365,
+                "iterator_age_alarm_seconds": 3600,
+                "data_freshness_alarm_seconds": 1200,
+            },
+        ),
     },
 }
 

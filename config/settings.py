@@ -34,6 +34,12 @@ NAME_PREFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 
 
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 class SettingsError(ValueError):
     """Raised with every problem found in a profile's settings, one per line."""
 
@@ -122,6 +128,57 @@ class DataLakeSettings:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class StreamingSettings:
+    """Kinesis Data Streams -> Firehose (Lambda transform, Parquet) -> the raw zone."""
+
+    capacity_mode: Literal["PROVISIONED", "ON_DEMAND"]
+    shard_count: int | None  # PROVISIONED only
+    retention_hours: int
+    buffer_size_mib: int
+    buffer_interval_seconds: int
+    transform_memory_mib: int
+    transform_reserved_concurrency: int
+    log_retention_days: int
+    iterator_age_alarm_seconds: int
+    data_freshness_alarm_seconds: int
+    alarm_email: str | None
+
+    def validate(self, path: str, problems: list[str]) -> None:
+        if self.capacity_mode == "PROVISIONED" and (self.shard_count is None or not 1 <= self.shard_count <= 500):
+            problems.append(f"{path}.shard_count={self.shard_count}: PROVISIONED streams need 1..500 shards")
+        if self.capacity_mode == "ON_DEMAND" and self.shard_count is not None:
+            problems.append(f"{path}.shard_count={self.shard_count}: must be null with capacity_mode ON_DEMAND "
+                            "(Kinesis sizes on-demand streams itself)")
+        if not 24 <= self.retention_hours <= 8760:
+            problems.append(f"{path}.retention_hours={self.retention_hours} is out of range: allowed 24..8760 "
+                            "(24 hours to 365 days)")
+        if not 64 <= self.buffer_size_mib <= 128:
+            problems.append(f"{path}.buffer_size_mib={self.buffer_size_mib} is out of range: allowed 64..128; "
+                            "Parquet conversion needs a buffer of at least 64 MiB")
+        if not 60 <= self.buffer_interval_seconds <= 900:
+            problems.append(f"{path}.buffer_interval_seconds={self.buffer_interval_seconds} is out of range: "
+                            "allowed 60..900")
+        if not 128 <= self.transform_memory_mib <= 10240:
+            problems.append(f"{path}.transform_memory_mib={self.transform_memory_mib} is out of range: "
+                            "allowed 128..10240")
+        if not 1 <= self.transform_reserved_concurrency <= 1000:
+            problems.append(f"{path}.transform_reserved_concurrency={self.transform_reserved_concurrency} is out "
+                            "of range: allowed 1..1000")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            problems.append(f"{path}.log_retention_days={self.log_retention_days} is not a CloudWatch Logs "
+                            f"retention: use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        if not 60 <= self.iterator_age_alarm_seconds <= self.retention_hours * 3600:
+            problems.append(f"{path}.iterator_age_alarm_seconds={self.iterator_age_alarm_seconds}: allowed 60 "
+                            "up to the stream retention, after which records are already lost")
+        if self.data_freshness_alarm_seconds <= self.buffer_interval_seconds:
+            problems.append(f"{path}.data_freshness_alarm_seconds={self.data_freshness_alarm_seconds} must be "
+                            f"greater than buffer_interval_seconds={self.buffer_interval_seconds}, or the alarm "
+                            "fires on every healthy buffer")
+        if self.alarm_email is not None and not EMAIL_PATTERN.match(self.alarm_email):
+            problems.append(f"{path}.alarm_email={self.alarm_email!r} is not an e-mail address (or null for none)")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything one deployment of the app needs to know."""
 
@@ -131,6 +188,7 @@ class Settings:
     destroy_data_on_removal: bool
     tags: Mapping[str, str]
     data_lake: DataLakeSettings
+    streaming: StreamingSettings
 
     def validate(self, path: str, problems: list[str]) -> None:
         prefix = self.name_prefix

@@ -8,6 +8,7 @@ anything but a single CloudFormation resource, so nothing can be silenced stack-
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
@@ -35,8 +36,9 @@ def _check_reason(reason: str, what: str) -> None:
         raise ValueError(f"{what}: give a specific reason of at least {MIN_REASON_LENGTH} characters")
 
 
-def acknowledge(target: IConstruct, rule_ids: Iterable[str], reason: str) -> None:
-    """Acknowledge cdk-nag findings `rule_ids` on the single resource behind `target`.
+def acknowledge(target: IConstruct, rule_ids: Iterable[str], reason: str, *, checkov: Iterable[str] = ()) -> None:
+    """Acknowledge cdk-nag findings `rule_ids` (and the same control's `checkov` checks) on the
+    single resource behind `target`.
 
     A rule id is the rule name cdk-nag prints: `AwsSolutions-S1`, or a finding such as
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::bucket/*]`. It is sent fully
@@ -51,6 +53,8 @@ def acknowledge(target: IConstruct, rule_ids: Iterable[str], reason: str) -> Non
         if pack not in NAG_PACKS:
             raise ValueError(f"{rule_id}: unknown cdk-nag pack {pack!r}; known: {', '.join(NAG_PACKS)}")
         Validations.of(resource).acknowledge(Acknowledgment(id=f"{pack}::{rule_id}", reason=reason))
+    if checkov:
+        skip_checkov(resource, checkov, reason)
 
 
 def skip_checkov(target: IConstruct, check_ids: Iterable[str], reason: str) -> None:
@@ -88,3 +92,34 @@ def harden_cdk_providers(stack: Stack) -> None:
         "teardown; it reads no data plane from a VPC, so a VPC attachment adds no control.",
     }.items():
         skip_checkov(handler, [check_id], reason)
+
+
+def finding_reference(scope: IConstruct, value: str) -> str:
+    """`value` (a string that may hold tokens) as cdk-nag writes it inside a finding id.
+
+    For example `f"{bucket.bucket_arn}/raw/*"` becomes `<Bucket1234.Arn>/raw/*` for a bucket in the
+    same stack: Fn::Join is concatenated, GetAtt and Ref are written `<Id.Attr>` and `<Id>`,
+    `${...}` becomes `<...>`, and any other intrinsic stays compact JSON. Use it to build IAM5 ids
+    such as `AwsSolutions-IAM5[Resource::<rendered>]` instead of copying tokens by hand.
+    """
+
+    def render(node) -> str:
+        if node is None:
+            return ""
+        if isinstance(node, str):
+            return node.replace("${", "<").replace("}", ">")
+        if isinstance(node, dict) and "Fn::Join" in node:
+            delimiter, items = node["Fn::Join"]
+            return delimiter.join(render(item) for item in items)
+        if isinstance(node, dict) and "Fn::Sub" in node:
+            return render(node["Fn::Sub"])
+        if isinstance(node, dict) and "Fn::GetAtt" in node:
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{render(resource)}.{render(attribute)}>"
+        if isinstance(node, dict) and "Fn::ImportValue" in node:
+            return render(node["Fn::ImportValue"])
+        if isinstance(node, dict) and "Ref" in node:
+            return f"<{render(node['Ref'])}>"
+        return json.dumps(node, separators=(",", ":"))
+
+    return render(Stack.of(scope).resolve(value))

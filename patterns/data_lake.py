@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config.settings import ACCESS_LOGS_BUCKET_PURPOSE, ZoneLifecycle
 from patterns.compliance import acknowledge, skip_checkov
+from patterns.keys import customer_managed_key, removal_policy
 
 ARCHIVE_CLASSES = {
     "GLACIER_IR": s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
@@ -71,20 +71,18 @@ class DataLakeStorage(Construct):
         destroy_on_removal: bool,
     ) -> None:
         super().__init__(scope, id_)
-        self._removal = RemovalPolicy.DESTROY if destroy_on_removal else RemovalPolicy.RETAIN
+        self._removal = removal_policy(destroy_on_removal)
         self._destroy = destroy_on_removal
         self._abort_multipart = Duration.days(abort_incomplete_multipart_upload_after_days)
 
-        self.key = kms.Key(
+        self.key = customer_managed_key(
             self,
             "Key",
             alias=f"alias/{name_prefix}-lake",
             description=f"{name_prefix}: encrypts every zone of the data lake",
-            enable_key_rotation=True,
-            removal_policy=self._removal,
-            # Sandbox teardown should not leave a billable key for a month.
-            pending_window=Duration.days(7 if destroy_on_removal else 30),
+            destroy_on_removal=destroy_on_removal,
         )
+        self.bucket_names = {zone: bucket_name(name_prefix, zone) for zone in zones}
         self.access_log_bucket = self._access_log_bucket(name_prefix, access_logs_expire_after_days)
         self.buckets: dict[str, s3.Bucket] = {
             zone: self._zone_bucket(name_prefix, zone, lifecycle) for zone, lifecycle in zones.items()
@@ -94,6 +92,14 @@ class DataLakeStorage(Construct):
         if name not in self.buckets:
             raise KeyError(f"zone={name!r} is unknown: zones are {', '.join(self.buckets)}")
         return self.buckets[name]
+
+    def objects_arn(self, zone: str, key_pattern: str) -> str:
+        """ARN of the objects matching `key_pattern` in a zone bucket, built from its deterministic
+        name. It holds only pseudo parameters, so it reads the same in every stack (no cross-stack
+        reference) and policies and cdk-nag findings show
+        `arn:<AWS::Partition>:s3:::<prefix>-raw-<AWS::AccountId>-<AWS::Region>/<key_pattern>`."""
+        self.zone(zone)
+        return f"arn:{Aws.PARTITION}:s3:::{self.bucket_names[zone]}/{key_pattern}"
 
     @property
     def raw(self) -> s3.Bucket:
@@ -160,7 +166,7 @@ class DataLakeStorage(Construct):
     def _zone_bucket(self, name_prefix: str, zone: str, lifecycle: ZoneLifecycle) -> s3.Bucket:
         bucket = self._bucket(
             zone.capitalize(),
-            bucket_name=bucket_name(name_prefix, zone),
+            bucket_name=self.bucket_names[zone],
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,

@@ -35,6 +35,28 @@ def timed(args: list[str], **kwargs) -> float:
     return time.perf_counter() - start
 
 
+def transform_throughput(batches: int = 20) -> tuple[float, int]:
+    """Records per second through the transform handler, 500-record batches of ~1 KB records.
+
+    Returns (records per second, bytes per record). Records are realistic readings padded to
+    ~1 KB with JSON indentation (still one valid object each), every tenth one invalid.
+    """
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from tests.firehose_events import firehose_event, reading
+    from tests.lambda_code import load
+
+    handler = load("event_transform")
+    handler.LOGGER.disabled = True  # measure the transform, not log formatting to stderr
+    payloads = [json.dumps(reading(event_id=f"e-{i:06d}", status="exploded" if i % 10 == 0 else "ok"), indent=110)
+                for i in range(500)]
+    event = firehose_event(payloads)
+    start = time.perf_counter()
+    for _ in range(batches):
+        handler.handler(event, None)
+    elapsed = time.perf_counter() - start
+    return batches * len(payloads) / elapsed, sum(map(len, payloads)) // len(payloads)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="synth runs for the median (default 5)")
@@ -67,6 +89,9 @@ def main(argv: list[str]) -> int:
           f"over {len(cli_times)} runs")
     for stack, (resources, size) in sizes.items():
         print(f"  {stack:<12} {resources:>3} resources  {size:>7} template bytes (python app.py, no path metadata)")
+    rate, record_bytes = transform_throughput()
+    print(f"transform throughput: {rate:,.0f} records/s ({rate * record_bytes / 1e6:.1f} MB/s) in 500-record "
+          f"batches of {record_bytes}-byte records, 10% invalid")
     if not args.skip_tests:
         suite = timed([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
         suite_ok = suite <= SUITE_TARGET_S

@@ -26,6 +26,7 @@ from config.profiles import load_settings
 from config.settings import Settings
 from patterns.compliance import harden_cdk_providers
 from stacks.data_lake_stack import DataLakeStack
+from stacks.streaming_stack import StreamingStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks)
@@ -62,7 +63,16 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         settings=settings,
         **common,
     )
-    stacks: dict[str, cdk.Stack] = {"DataLake": data_lake}
+    streaming = StreamingStack(
+        app,
+        "Streaming",
+        stack_name=f"{settings.name_prefix}-streaming",
+        description="ML Specialty reference: Kinesis Data Streams -> Firehose (Lambda, Parquet) -> S3 raw zone",
+        settings=settings,
+        lake=data_lake.lake,
+        **common,
+    )
+    stacks: dict[str, cdk.Stack] = {"DataLake": data_lake, "Streaming": streaming}
 
     for stack in stacks.values():
         harden_cdk_providers(stack)

@@ -60,6 +60,18 @@ CUSTOM_OVERRIDES = {
         "abort_incomplete_multipart_upload_after_days": 3,
         "access_logs_expire_after_days": 90,
     },
+    "streaming": {
+        "shard_count": 3,
+        "retention_hours": 48,
+        "buffer_size_mib": 100,
+        "buffer_interval_seconds": 120,
+        "transform_memory_mib": 512,
+        "transform_reserved_concurrency": 7,
+        "log_retention_days": 30,
+        "iterator_age_alarm_seconds": 600,
+        "data_freshness_alarm_seconds": 400,
+        "alarm_email": "ml-oncall@example.com",
+    },
 }
 
 

@@ -12,10 +12,11 @@ STATEFUL_TYPES = {
     "AWS::KMS::Key",
     "AWS::Logs::LogGroup",
     "AWS::Kinesis::Stream",
+    "AWS::Logs::LogStream",
     "AWS::Glue::Database",
     "AWS::Glue::Table",
-    "AWS::SNS::Topic",
     "AWS::SageMaker::NotebookInstance",
+    "AWS::SQS::Queue",
 }
 # Custom resources that delete data when their stack is deleted.
 DATA_DESTROYING_TYPES = {"Custom::S3AutoDeleteObjects"}

@@ -148,3 +148,39 @@ def test_cdk_cli_reports_a_bad_setting_without_a_traceback():
     assert result.returncode != 0
     assert "profile='staging' is unknown: allowed profiles are prod, sandbox" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+# ---------------------------------------------------------------- streaming
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"retention_hours": 12}, "streaming.retention_hours=12 is out of range: allowed 24..8760 (24 hours to 365 days)"),
+        ({"retention_hours": 9000}, "streaming.retention_hours=9000 is out of range"),
+        ({"buffer_size_mib": 32}, "streaming.buffer_size_mib=32 is out of range: allowed 64..128; Parquet conversion "
+                                  "needs a buffer of at least 64 MiB"),
+        ({"shard_count": 0}, "streaming.shard_count=0: PROVISIONED streams need 1..500 shards"),
+        ({"shard_count": None}, "streaming.shard_count=None: PROVISIONED streams need 1..500 shards"),
+        ({"capacity_mode": "ON_DEMAND"}, "streaming.shard_count=1: must be null with capacity_mode ON_DEMAND"),
+        ({"capacity_mode": "SERVERLESS"}, "streaming.capacity_mode='SERVERLESS' is not allowed: use one of "
+                                          "'PROVISIONED', 'ON_DEMAND'"),
+        ({"log_retention_days": 10}, "streaming.log_retention_days=10 is not a CloudWatch Logs retention: use one "
+                                     "of 1, 3, 5, 7, 14"),
+        ({"buffer_interval_seconds": 30}, "streaming.buffer_interval_seconds=30 is out of range: allowed 60..900"),
+        ({"data_freshness_alarm_seconds": 60}, "streaming.data_freshness_alarm_seconds=60 must be greater than "
+                                               "buffer_interval_seconds=60"),
+        ({"iterator_age_alarm_seconds": 90000}, "streaming.iterator_age_alarm_seconds=90000: allowed 60 up to the "
+                                                "stream retention"),
+        ({"alarm_email": "oncall"}, "streaming.alarm_email='oncall' is not an e-mail address"),
+        ({"transform_memory_mib": 64}, "streaming.transform_memory_mib=64 is out of range: allowed 128..10240"),
+        ({"transform_reserved_concurrency": 0}, "streaming.transform_reserved_concurrency=0 is out of range"),
+    ],
+)
+def test_bad_streaming_settings(overrides, expected):
+    assert expected in problems_for({"streaming": overrides})
+
+
+def test_prod_streaming_is_on_demand_with_a_week_of_retention():
+    streaming = load_settings("prod").streaming
+    assert (streaming.capacity_mode, streaming.shard_count, streaming.retention_hours) == ("ON_DEMAND", None, 168)

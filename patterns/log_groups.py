@@ -1,0 +1,35 @@
+"""Log groups: KMS-encrypted, bounded retention, removal tied to the settings."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from config.settings import LOG_RETENTION_DAYS
+from patterns.keys import removal_policy
+
+RETENTION = {
+    1: logs.RetentionDays.ONE_DAY, 3: logs.RetentionDays.THREE_DAYS, 5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS, 90: logs.RetentionDays.THREE_MONTHS, 120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS, 180: logs.RetentionDays.SIX_MONTHS, 365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS, 545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS, 1096: logs.RetentionDays.THREE_YEARS, 1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS, 2557: logs.RetentionDays.SEVEN_YEARS, 2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS, 3653: logs.RetentionDays.TEN_YEARS,
+}
+assert tuple(RETENTION) == LOG_RETENTION_DAYS, "settings and CDK retention periods disagree"
+
+
+def encrypted_log_group(
+    scope: Construct, id_: str, *, name: str, key: kms.IKey, retention_days: int, destroy_on_removal: bool
+) -> logs.LogGroup:
+    return logs.LogGroup(
+        scope,
+        id_,
+        log_group_name=name,
+        retention=RETENTION[retention_days],
+        encryption_key=key,
+        removal_policy=removal_policy(destroy_on_removal),
+    )
