@@ -48,9 +48,10 @@ class SettingsError(ValueError):
         super().__init__("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def _days(value: int | None, path: str, problems: list[str], *, low: int, high: int) -> None:
+def _in_range(value: int | None, path: str, problems: list[str], *, low: int, high: int, unit: str = " days",
+              note: str = "") -> None:
     if value is not None and not low <= value <= high:
-        problems.append(f"{path}={value} is out of range: allowed {low}..{high} days")
+        problems.append(f"{path}={value} is out of range: allowed {low}..{high}{unit}{note}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -74,10 +75,10 @@ class ZoneLifecycle:
                 f"{path}.infrequent_access_after_days={ia}: S3 allows the Standard-IA transition "
                 f"from day {MIN_INFREQUENT_ACCESS_DAY} on (or null to skip it)"
             )
-        _days(ia, f"{path}.infrequent_access_after_days", problems, low=0, high=36500)
-        _days(archive, f"{path}.archive_after_days", problems, low=0, high=36500)
-        _days(expire, f"{path}.expire_after_days", problems, low=1, high=36500)
-        _days(
+        _in_range(ia, f"{path}.infrequent_access_after_days", problems, low=0, high=36500)
+        _in_range(archive, f"{path}.archive_after_days", problems, low=0, high=36500)
+        _in_range(expire, f"{path}.expire_after_days", problems, low=1, high=36500)
+        _in_range(
             self.noncurrent_versions_expire_after_days,
             f"{path}.noncurrent_versions_expire_after_days",
             problems,
@@ -111,14 +112,14 @@ class DataLakeSettings:
             problems.append(
                 f"{path}.zones: got {sorted(self.zones)}, expected exactly {list(ZONE_NAMES)}"
             )
-        _days(
+        _in_range(
             self.abort_incomplete_multipart_upload_after_days,
             f"{path}.abort_incomplete_multipart_upload_after_days",
             problems,
             low=1,
             high=365,
         )
-        _days(
+        _in_range(
             self.access_logs_expire_after_days,
             f"{path}.access_logs_expire_after_days",
             problems,
@@ -149,21 +150,14 @@ class StreamingSettings:
         if self.capacity_mode == "ON_DEMAND" and self.shard_count is not None:
             problems.append(f"{path}.shard_count={self.shard_count}: must be null with capacity_mode ON_DEMAND "
                             "(Kinesis sizes on-demand streams itself)")
-        if not 24 <= self.retention_hours <= 8760:
-            problems.append(f"{path}.retention_hours={self.retention_hours} is out of range: allowed 24..8760 "
-                            "(24 hours to 365 days)")
-        if not 64 <= self.buffer_size_mib <= 128:
-            problems.append(f"{path}.buffer_size_mib={self.buffer_size_mib} is out of range: allowed 64..128; "
-                            "Parquet conversion needs a buffer of at least 64 MiB")
-        if not 60 <= self.buffer_interval_seconds <= 900:
-            problems.append(f"{path}.buffer_interval_seconds={self.buffer_interval_seconds} is out of range: "
-                            "allowed 60..900")
-        if not 128 <= self.transform_memory_mib <= 10240:
-            problems.append(f"{path}.transform_memory_mib={self.transform_memory_mib} is out of range: "
-                            "allowed 128..10240")
-        if not 1 <= self.transform_reserved_concurrency <= 1000:
-            problems.append(f"{path}.transform_reserved_concurrency={self.transform_reserved_concurrency} is out "
-                            "of range: allowed 1..1000")
+        for name, low, high, note in (
+            ("retention_hours", 24, 8760, " (24 hours to 365 days)"),
+            ("buffer_size_mib", 64, 128, "; Parquet conversion needs a buffer of at least 64 MiB"),
+            ("buffer_interval_seconds", 60, 900, ""),
+            ("transform_memory_mib", 128, 10240, ""),
+            ("transform_reserved_concurrency", 1, 1000, ""),
+        ):
+            _in_range(getattr(self, name), f"{path}.{name}", problems, low=low, high=high, unit="", note=note)
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             problems.append(f"{path}.log_retention_days={self.log_retention_days} is not a CloudWatch Logs "
                             f"retention: use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")

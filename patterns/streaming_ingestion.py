@@ -265,6 +265,9 @@ class StreamingIngestion(Construct):
                 log_stream_name=log_streams[purpose].log_stream_name,
             )
 
+        buffering = cfn.BufferingHintsProperty(
+            size_in_m_bs=settings.buffer_size_mib, interval_in_seconds=settings.buffer_interval_seconds
+        )
         encryption = cfn.EncryptionConfigurationProperty(
             kms_encryption_config=cfn.KMSEncryptionConfigProperty(awskms_key_arn=bucket_key.key_arn)
         )
@@ -281,9 +284,7 @@ class StreamingIngestion(Construct):
                 role_arn=role.role_arn,
                 prefix=self.prefixes["data"],
                 error_output_prefix=self.prefixes["errors"],
-                buffering_hints=cfn.BufferingHintsProperty(
-                    size_in_m_bs=settings.buffer_size_mib, interval_in_seconds=settings.buffer_interval_seconds
-                ),
+                buffering_hints=buffering,
                 # Parquet compresses inside the file (SNAPPY); Firehose compression must be off.
                 compression_format="UNCOMPRESSED",
                 encryption_configuration=encryption,
@@ -333,9 +334,7 @@ class StreamingIngestion(Construct):
                     role_arn=role.role_arn,
                     prefix=self.prefixes["backup"],
                     error_output_prefix=self.prefixes["backup_errors"],
-                    buffering_hints=cfn.BufferingHintsProperty(
-                        size_in_m_bs=settings.buffer_size_mib, interval_in_seconds=settings.buffer_interval_seconds
-                    ),
+                    buffering_hints=buffering,
                     compression_format="GZIP",
                     encryption_configuration=encryption,
                     cloud_watch_logging_options=logging("BackupDelivery"),
