@@ -57,6 +57,19 @@ _STREAMING: dict[str, Any] = {
     "alarm_email": None,
 }
 
+_CATALOG: dict[str, Any] = {
+    "crawler_zones": ["curated"],
+    "crawler_schedule_enabled": False,  # sandbox: crawl by hand, no idle cost
+    "crawler_schedule": "cron(0 3 * * ? *)",
+    "etl_schedule_enabled": False,
+    "etl_schedule": "cron(0 2 * * ? *)",
+    "etl_worker_type": "G.1X",
+    "etl_workers": 2,
+    "etl_timeout_minutes": 30,
+    "athena_bytes_scanned_cutoff_mb": 1024,
+    "data_catalog_encryption": False,
+}
+
 PROFILES: dict[str, dict[str, Any]] = {
     "sandbox": {
         "profile": "sandbox",
@@ -69,6 +82,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "access_logs_expire_after_days": 30,
         },
         "streaming": _STREAMING,
+        "catalog": _CATALOG,
     },
     "prod": {
         "profile": "prod",
@@ -95,6 +109,17 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "log_retention_days": 365,
                 "iterator_age_alarm_seconds": 3600,
                 "data_freshness_alarm_seconds": 1200,
+            },
+        ),
+        "catalog": deep_merge(
+            _CATALOG,
+            {
+                "crawler_schedule_enabled": True,
+                "etl_schedule_enabled": True,
+                "etl_workers": 4,
+                "etl_timeout_minutes": 120,
+                "athena_bytes_scanned_cutoff_mb": 10240,
+                "data_catalog_encryption": True,  # account-wide: see README "Account-wide settings"
             },
         ),
     },

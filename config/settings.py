@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args, get_origin
 
 ZONE_NAMES = ("raw", "curated", "results")
 ACCESS_LOGS_BUCKET_PURPOSE = "access-logs"
+CRAWLABLE_ZONES = ("raw", "curated")
 ARCHIVE_STORAGE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
 
 # S3 rejects a transition to STANDARD_IA before day 30, and an object must spend 30 days in
@@ -38,6 +39,22 @@ RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# Glue schedules: cron(minutes hours day-of-month month day-of-week year), and one of the two day
+# fields must be "?".
+CRON_PATTERN = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
+GLUE_WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
+ATHENA_MIN_CUTOFF_MB = 10  # Athena refuses a per-query cutoff below 10,000,000 bytes
+
+
+def _cron(value: str, path: str, problems: list[str]) -> None:
+    match = CRON_PATTERN.match(value)
+    if not match or "?" not in (match.group(3), match.group(5)):
+        problems.append(
+            f"{path}={value!r} is not a Glue cron expression: use cron(minutes hours day-of-month month "
+            "day-of-week year) with '?' in day-of-month or day-of-week, e.g. cron(0 3 * * ? *)"
+        )
 
 
 class SettingsError(ValueError):
@@ -173,6 +190,37 @@ class StreamingSettings:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class CatalogSettings:
+    """Glue crawler and ETL job, the Data Catalog's encryption, and the Athena workgroup."""
+
+    crawler_zones: tuple[str, ...]
+    crawler_schedule_enabled: bool  # false: the crawler exists but runs only when started by hand
+    crawler_schedule: str
+    etl_schedule_enabled: bool  # false: the ETL job runs only when started by hand
+    etl_schedule: str
+    etl_worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"]
+    etl_workers: int
+    etl_timeout_minutes: int
+    athena_bytes_scanned_cutoff_mb: int
+    # Account-wide: encrypts the whole Data Catalog of the account and region, not only this app's.
+    data_catalog_encryption: bool
+
+    def validate(self, path: str, problems: list[str]) -> None:
+        unknown = [z for z in self.crawler_zones if z not in CRAWLABLE_ZONES]
+        if unknown or not self.crawler_zones or len(set(self.crawler_zones)) != len(self.crawler_zones):
+            problems.append(f"{path}.crawler_zones={list(self.crawler_zones)}: use one or more distinct zones of "
+                            f"{', '.join(CRAWLABLE_ZONES)} (the results zone holds query output, not datasets)")
+        _cron(self.crawler_schedule, f"{path}.crawler_schedule", problems)
+        _cron(self.etl_schedule, f"{path}.etl_schedule", problems)
+        _in_range(self.etl_workers, f"{path}.etl_workers", problems, low=2, high=100, unit=" workers")
+        _in_range(self.etl_timeout_minutes, f"{path}.etl_timeout_minutes", problems, low=1, high=2880,
+                  unit=" minutes")
+        if self.athena_bytes_scanned_cutoff_mb < ATHENA_MIN_CUTOFF_MB:
+            problems.append(f"{path}.athena_bytes_scanned_cutoff_mb={self.athena_bytes_scanned_cutoff_mb} is below "
+                            f"Athena's minimum of {ATHENA_MIN_CUTOFF_MB} MB per query")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything one deployment of the app needs to know."""
 
@@ -183,6 +231,7 @@ class Settings:
     tags: Mapping[str, str]
     data_lake: DataLakeSettings
     streaming: StreamingSettings
+    catalog: CatalogSettings
 
     def validate(self, path: str, problems: list[str]) -> None:
         prefix = self.name_prefix
@@ -231,6 +280,12 @@ def _parse(tp: Any, raw: Any, path: str, problems: list[str]) -> Any:
         return raw
     if dataclasses.is_dataclass(tp):
         return _parse_dataclass(tp, raw, path, problems)
+    if origin is tuple:
+        (item_tp, _ellipsis) = get_args(tp)
+        if not isinstance(raw, (list, tuple)):
+            problems.append(f"{path} must be a list, got {type(raw).__name__}")
+            return ()
+        return tuple(_parse(item_tp, item, f"{path}[{i}]", problems) for i, item in enumerate(raw))
     if origin is Mapping or tp is Mapping:
         key_tp, value_tp = get_args(tp)
         if not isinstance(raw, Mapping):

@@ -45,6 +45,7 @@ class DatasetTable(Construct):
         destroy_on_removal: bool,
     ) -> None:
         super().__init__(scope, id_)
+        self.schema = schema
         self.database_name = glue_name(name_prefix, zone)
         self.table_name = glue_name(schema.dataset)
         self.location = f"s3://{bucket.bucket_name}/{dataset_prefix(schema.dataset)}"

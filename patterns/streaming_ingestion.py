@@ -29,6 +29,7 @@ from patterns.dataset_schema import DatasetSchema
 from patterns.dataset_table import DatasetTable
 from patterns.keys import removal_policy
 from patterns.log_groups import encrypted_log_group
+from patterns.roles import service_role
 
 DAY_PARTITIONS = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
 # Records reach the transform in batches of at most this size. The handler's responses are never
@@ -119,17 +120,11 @@ class StreamingIngestion(Construct):
         function_name = f"{name}-transform"
         log_group = self._log_group("TransformLogs", f"/aws/lambda/{function_name}", key)
         log_streams = f"{log_group.log_group_arn}:log-stream:*"
-        role = iam.Role(
+        role, policy = service_role(
             self,
-            "TransformRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Firehose transform: writes its own logs and traces, nothing else",
-        )
-        policy = iam.ManagedPolicy(
-            self,
-            "TransformPolicy",
-            description=f"{function_name}: its own log streams and X-Ray traces",
-            roles=[role],
+            "Transform",
+            service="lambda.amazonaws.com",
+            description=f"{function_name}: its own log streams and X-Ray traces, nothing else",
             statements=[
                 iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_streams]),
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
@@ -183,14 +178,6 @@ class StreamingIngestion(Construct):
     # ------------------------------------------------------------------ delivery
 
     def _delivery_role(self, name, key, bucket, bucket_key, table, log_streams) -> tuple[iam.Role, iam.ManagedPolicy]:
-        role = iam.Role(
-            self,
-            "DeliveryRole",
-            assumed_by=iam.ServicePrincipal(
-                "firehose.amazonaws.com", conditions={"StringEquals": {"sts:ExternalId": Aws.ACCOUNT_ID}}
-            ),
-            description=f"{name}: read the stream, transform, convert, write the zone bucket",
-        )
         object_arns = [self._lake.objects_arn(self._zone, f"{top}/*") for top in self._top_level_prefixes()]
         statements = [
             iam.PolicyStatement(
@@ -240,8 +227,14 @@ class StreamingIngestion(Construct):
                 ],
             ),
         ]
-        policy = iam.ManagedPolicy(self, "DeliveryPolicy", description=f"{name}: delivery stream permissions",
-                                   roles=[role], statements=statements)
+        role, policy = service_role(
+            self,
+            "Delivery",
+            service="firehose.amazonaws.com",
+            description=f"{name}: read the stream, transform, convert, write the zone bucket",
+            statements=statements,
+            trust_conditions={"StringEquals": {"sts:ExternalId": Aws.ACCOUNT_ID}},
+        )
         acknowledge(
             policy,
             [f"AwsSolutions-IAM5[Resource::{finding_reference(self, arn)}]" for arn in object_arns],

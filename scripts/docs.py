@@ -38,6 +38,8 @@ def _cell(value: Any) -> str:
         return "off"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "`" + ", ".join(map(str, value)) + "`"
     return f"`{value}`"
 
 

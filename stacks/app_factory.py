@@ -25,6 +25,7 @@ from cdk_nag import (
 from config.profiles import load_settings
 from config.settings import Settings
 from patterns.compliance import harden_cdk_providers
+from stacks.catalog_stack import CatalogStack
 from stacks.data_lake_stack import DataLakeStack
 from stacks.streaming_stack import StreamingStack
 
@@ -72,7 +73,17 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         lake=data_lake.lake,
         **common,
     )
-    stacks: dict[str, cdk.Stack] = {"DataLake": data_lake, "Streaming": streaming}
+    catalog = CatalogStack(
+        app,
+        "Catalog",
+        stack_name=f"{settings.name_prefix}-catalog",
+        description="ML Specialty reference: Glue crawler and ETL -> Data Catalog -> Athena",
+        settings=settings,
+        lake=data_lake.lake,
+        raw_table=streaming.table,
+        **common,
+    )
+    stacks: dict[str, cdk.Stack] = {"DataLake": data_lake, "Streaming": streaming, "Catalog": catalog}
 
     for stack in stacks.values():
         harden_cdk_providers(stack)

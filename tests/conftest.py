@@ -72,6 +72,18 @@ CUSTOM_OVERRIDES = {
         "data_freshness_alarm_seconds": 400,
         "alarm_email": "ml-oncall@example.com",
     },
+    "catalog": {
+        "crawler_zones": ["raw", "curated"],
+        "crawler_schedule_enabled": True,
+        "crawler_schedule": "cron(15 4 ? * MON-FRI *)",
+        "etl_schedule_enabled": True,
+        "etl_schedule": "cron(30 1 * * ? *)",
+        "etl_worker_type": "G.2X",
+        "etl_workers": 3,
+        "etl_timeout_minutes": 45,
+        "athena_bytes_scanned_cutoff_mb": 50,
+        "data_catalog_encryption": False,
+    },
 }
 
 

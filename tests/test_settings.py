@@ -184,3 +184,37 @@ def test_bad_streaming_settings(overrides, expected):
 def test_prod_streaming_is_on_demand_with_a_week_of_retention():
     streaming = load_settings("prod").streaming
     assert (streaming.capacity_mode, streaming.shard_count, streaming.retention_hours) == ("ON_DEMAND", None, 168)
+
+
+# ---------------------------------------------------------------- catalog
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"crawler_schedule": "cron(0 3 * * * *)"}, "catalog.crawler_schedule='cron(0 3 * * * *)' is not a Glue cron "
+                                                   "expression: use cron(minutes hours day-of-month month "
+                                                   "day-of-week year) with '?'"),
+        ({"etl_schedule": "rate(1 day)"}, "catalog.etl_schedule='rate(1 day)' is not a Glue cron expression"),
+        ({"athena_bytes_scanned_cutoff_mb": 5}, "catalog.athena_bytes_scanned_cutoff_mb=5 is below Athena's minimum "
+                                                "of 10 MB per query"),
+        ({"crawler_zones": ["bronze"]}, "catalog.crawler_zones=['bronze']: use one or more distinct zones of raw, "
+                                        "curated (the results zone holds query output, not datasets)"),
+        ({"crawler_zones": ["results"]}, "catalog.crawler_zones=['results']"),
+        ({"crawler_zones": []}, "catalog.crawler_zones=[]"),
+        ({"crawler_zones": "curated"}, "catalog.crawler_zones must be a list, got str"),
+        ({"etl_worker_type": "G.3X"}, "catalog.etl_worker_type='G.3X' is not allowed: use one of 'G.1X', 'G.2X'"),
+        ({"etl_workers": 1}, "catalog.etl_workers=1 is out of range: allowed 2..100 workers"),
+        ({"etl_timeout_minutes": 0}, "catalog.etl_timeout_minutes=0 is out of range: allowed 1..2880 minutes"),
+        ({"crawler_schedule_enabled": "no"}, "catalog.crawler_schedule_enabled='no' must be bool, got str"),
+    ],
+)
+def test_bad_catalog_settings(overrides, expected):
+    assert expected in problems_for({"catalog": overrides})
+
+
+def test_schedules_are_off_in_the_sandbox_and_on_in_prod():
+    sandbox, prod = load_settings("sandbox").catalog, load_settings("prod").catalog
+    assert (sandbox.crawler_schedule_enabled, sandbox.etl_schedule_enabled) == (False, False)
+    assert (prod.crawler_schedule_enabled, prod.etl_schedule_enabled) == (True, True)
+    assert (sandbox.data_catalog_encryption, prod.data_catalog_encryption) == (False, True)
