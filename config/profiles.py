@@ -70,6 +70,38 @@ _CATALOG: dict[str, Any] = {
     "data_catalog_encryption": False,
 }
 
+_NETWORK: dict[str, Any] = {
+    "az_count": 1,  # each interface endpoint costs ~$7.30 per AZ per month
+    "vpc_cidr": "10.40.0.0/16",
+    "extra_interface_endpoints": [],
+    "flow_log_retention_days": 14,
+}
+
+_SAGEMAKER: dict[str, Any] = {
+    "deny_jobs_outside_vpc": True,
+    "training_instance_type": "ml.m5.large",
+    "training_instance_count": 1,
+    "training_volume_gb": 10,
+    "training_max_runtime_minutes": 60,
+    "training_input_mode": "File",
+    "training_data_prefix": "training/sensor_readings/",
+    "managed_spot_training": True,
+    "spot_max_wait_minutes": 120,
+    "xgboost_hyperparameters": {"objective": "multi:softprob", "num_class": "3", "num_round": "100",
+                                "max_depth": "5", "eta": "0.2", "eval_metric": "mlogloss"},
+    "model_artifact": None,  # no endpoint until a model exists: hosting is the largest idle cost
+    # ml.t2.medium: the cheapest real-time instance that allows VPC, isolation, KMS and data capture.
+    "endpoint_variants": [{"name": "primary", "instance_type": "ml.t2.medium", "initial_instance_count": 1,
+                           "weight": 1.0, "model_artifact": None}],
+    "data_capture_sampling_percent": 100,
+    "autoscaling_max_instances": 2,
+    "autoscaling_target_invocations_per_instance": 100,
+    "alarm_5xx_errors_per_5_minutes": 5,
+    "alarm_model_latency_ms": 500,
+    "notebook_enabled": False,
+    "notebook_instance_type": "ml.t3.medium",
+}
+
 PROFILES: dict[str, dict[str, Any]] = {
     "sandbox": {
         "profile": "sandbox",
@@ -83,6 +115,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "streaming": _STREAMING,
         "catalog": _CATALOG,
+        "network": _NETWORK,
+        "sagemaker": _SAGEMAKER,
     },
     "prod": {
         "profile": "prod",
@@ -120,6 +154,22 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "etl_timeout_minutes": 120,
                 "athena_bytes_scanned_cutoff_mb": 10240,
                 "data_catalog_encryption": True,  # account-wide: see README "Account-wide settings"
+            },
+        ),
+        "network": deep_merge(
+            _NETWORK,
+            {"az_count": 2, "extra_interface_endpoints": ["monitoring", "kms", "ecr.api", "ecr.dkr", "states"],
+             "flow_log_retention_days": 365},
+        ),
+        "sagemaker": deep_merge(
+            _SAGEMAKER,
+            {
+                "training_instance_type": "ml.m5.xlarge",
+                "managed_spot_training": False,
+                "endpoint_variants": [{"name": "primary", "instance_type": "ml.m5.large", "initial_instance_count": 2,
+                                       "weight": 1.0, "model_artifact": None}],
+                "data_capture_sampling_percent": 20,
+                "autoscaling_max_instances": 6,
             },
         ),
     },

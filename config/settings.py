@@ -8,6 +8,7 @@ construct is built, so a bad value fails with one readable message instead of a 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import types
 import typing
@@ -55,6 +56,28 @@ def _cron(value: str, path: str, problems: list[str]) -> None:
             f"{path}={value!r} is not a Glue cron expression: use cron(minutes hours day-of-month month "
             "day-of-week year) with '?' in day-of-month or day-of-week, e.g. cron(0 3 * * ? *)"
         )
+
+
+# Interface endpoints: the ones every SageMaker-in-a-VPC deployment needs, and the optional ones.
+REQUIRED_INTERFACE_ENDPOINTS = ("sagemaker.api", "sagemaker.runtime", "sts", "logs")
+OPTIONAL_INTERFACE_ENDPOINTS = ("monitoring", "kms", "ecr.api", "ecr.dkr", "states", "glue", "athena", "kinesis-streams")
+# SageMaker instance types this app accepts. All are EBS-backed: SageMaker cannot apply a KMS key to
+# instance-store (NVMe) volumes, and every volume here is encrypted with the ML key.
+TRAINING_INSTANCE_TYPES = ("ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.c5.xlarge",
+                           "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge")
+HOSTING_INSTANCE_TYPES = ("ml.t2.medium", "ml.t2.large", "ml.m5.large", "ml.m5.xlarge", "ml.c5.large",
+                          "ml.c5.xlarge", "ml.r5.large")
+NOTEBOOK_INSTANCE_TYPES = ("ml.t3.medium", "ml.t3.large", "ml.m5.xlarge")
+S3_MODEL_ARTIFACT = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+\.tar\.gz$")
+VARIANT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# Environment-agnostic stacks resolve at most two availability zones (Fn::GetAZs, no lookup).
+MAX_AZ_COUNT = 2
+SUBNET_PREFIX_LENGTH = 24  # one isolated /24 per availability zone
+
+
+def _choice(value: str, path: str, problems: list[str], allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        problems.append(f"{path}={value!r} is not a supported {what}: use one of {', '.join(allowed)}")
 
 
 class SettingsError(ValueError):
@@ -221,6 +244,125 @@ class CatalogSettings:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class NetworkSettings:
+    """The isolated VPC that SageMaker jobs, models and notebooks run in."""
+
+    az_count: int
+    vpc_cidr: str
+    extra_interface_endpoints: tuple[str, ...]
+    flow_log_retention_days: int
+
+    def validate(self, path: str, problems: list[str]) -> None:
+        if not 1 <= self.az_count <= MAX_AZ_COUNT:
+            problems.append(f"{path}.az_count={self.az_count}: allowed 1..{MAX_AZ_COUNT}; environment-agnostic "
+                            "stacks can place subnets in at most two availability zones")
+        try:
+            network = ipaddress.ip_network(self.vpc_cidr, strict=True)
+        except ValueError as error:
+            problems.append(f"{path}.vpc_cidr={self.vpc_cidr!r} is not a CIDR block ({error}): use e.g. 10.40.0.0/16")
+        else:
+            if network.version != 4 or not network.is_private or not 16 <= network.prefixlen <= 24:
+                problems.append(f"{path}.vpc_cidr={self.vpc_cidr!r}: use a private IPv4 block from /16 to /24 "
+                                "(10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
+            elif 2 ** (SUBNET_PREFIX_LENGTH - network.prefixlen) < self.az_count:
+                problems.append(f"{path}.vpc_cidr={self.vpc_cidr!r} is too small for {self.az_count} "
+                                f"/{SUBNET_PREFIX_LENGTH} subnets")
+        for name in self.extra_interface_endpoints:
+            if name in REQUIRED_INTERFACE_ENDPOINTS:
+                problems.append(f"{path}.extra_interface_endpoints: {name!r} is always created; list only extras")
+            else:
+                _choice(name, f"{path}.extra_interface_endpoints", problems, OPTIONAL_INTERFACE_ENDPOINTS,
+                        "optional interface endpoint")
+        if self.flow_log_retention_days not in LOG_RETENTION_DAYS:
+            problems.append(f"{path}.flow_log_retention_days={self.flow_log_retention_days} is not a CloudWatch "
+                            f"Logs retention: use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VariantSettings:
+    """One production variant of the endpoint; two of them split traffic for A/B tests."""
+
+    name: str
+    instance_type: str
+    initial_instance_count: int
+    weight: float
+    model_artifact: str | None  # null: the endpoint's model_artifact
+
+    def validate(self, path: str, problems: list[str]) -> None:
+        if not VARIANT_NAME.match(self.name):
+            problems.append(f"{path}.name={self.name!r}: use 1..63 letters, digits and hyphens")
+        _choice(self.instance_type, f"{path}.instance_type", problems, HOSTING_INSTANCE_TYPES, "hosting instance type")
+        _in_range(self.initial_instance_count, f"{path}.initial_instance_count", problems, low=1, high=10, unit="")
+        if not 0 <= self.weight <= 1:
+            problems.append(f"{path}.weight={self.weight}: use a traffic share from 0 to 1")
+        if self.model_artifact is not None and not S3_MODEL_ARTIFACT.match(self.model_artifact):
+            problems.append(f"{path}.model_artifact={self.model_artifact!r} is not an S3 URI of a model.tar.gz")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SageMakerSettings:
+    """Training pipeline, hosting and the notebook, all inside the isolated VPC."""
+
+    deny_jobs_outside_vpc: bool
+    training_instance_type: str
+    training_instance_count: int
+    training_volume_gb: int
+    training_max_runtime_minutes: int
+    training_input_mode: Literal["File", "Pipe", "FastFile"]
+    training_data_prefix: str
+    managed_spot_training: bool
+    spot_max_wait_minutes: int
+    xgboost_hyperparameters: Mapping[str, str]
+    model_artifact: str | None  # null: no model, endpoint config or endpoint (no hosting cost)
+    endpoint_variants: tuple[VariantSettings, ...]
+    data_capture_sampling_percent: int
+    autoscaling_max_instances: int
+    autoscaling_target_invocations_per_instance: int
+    alarm_5xx_errors_per_5_minutes: int
+    alarm_model_latency_ms: int
+    notebook_enabled: bool
+    notebook_instance_type: str
+
+    def validate(self, path: str, problems: list[str]) -> None:
+        _choice(self.training_instance_type, f"{path}.training_instance_type", problems, TRAINING_INSTANCE_TYPES,
+                "training instance type")
+        _choice(self.notebook_instance_type, f"{path}.notebook_instance_type", problems, NOTEBOOK_INSTANCE_TYPES,
+                "notebook instance type")
+        _in_range(self.training_instance_count, f"{path}.training_instance_count", problems, low=1, high=20, unit="")
+        _in_range(self.training_volume_gb, f"{path}.training_volume_gb", problems, low=1, high=16384, unit=" GB")
+        _in_range(self.training_max_runtime_minutes, f"{path}.training_max_runtime_minutes", problems, low=1,
+                  high=40320, unit=" minutes")
+        if self.managed_spot_training and self.spot_max_wait_minutes < self.training_max_runtime_minutes:
+            problems.append(f"{path}.spot_max_wait_minutes={self.spot_max_wait_minutes} must be at least "
+                            f"training_max_runtime_minutes={self.training_max_runtime_minutes} with spot training")
+        if self.training_data_prefix.startswith("/") or not self.training_data_prefix.endswith("/"):
+            problems.append(f"{path}.training_data_prefix={self.training_data_prefix!r}: a key prefix in the "
+                            "curated zone, without a leading '/' and ending with '/'")
+        if self.model_artifact is not None and not S3_MODEL_ARTIFACT.match(self.model_artifact):
+            problems.append(f"{path}.model_artifact={self.model_artifact!r} is not an S3 URI of a model.tar.gz "
+                            "(s3://bucket/key.tar.gz), or null for no endpoint")
+        variants = self.endpoint_variants
+        if not 1 <= len(variants) <= 2:
+            problems.append(f"{path}.endpoint_variants: give one variant, or two for an A/B test (got {len(variants)})")
+        if len({v.name for v in variants}) != len(variants):
+            problems.append(f"{path}.endpoint_variants: variant names must be distinct")
+        if variants and sum(v.weight for v in variants) <= 0:
+            problems.append(f"{path}.endpoint_variants: the weights must not all be 0 (no variant would get traffic)")
+        if len(variants) == 2 and {v.model_artifact for v in variants} == {None}:
+            problems.append(f"{path}.endpoint_variants: an A/B test needs a model_artifact on at least one variant, "
+                            "or both variants serve the same model")
+        _in_range(self.data_capture_sampling_percent, f"{path}.data_capture_sampling_percent", problems, low=0,
+                  high=100, unit=" percent")
+        largest_initial = max((v.initial_instance_count for v in variants), default=1)
+        if not largest_initial <= self.autoscaling_max_instances <= 20:
+            problems.append(f"{path}.autoscaling_max_instances={self.autoscaling_max_instances}: allowed from the "
+                            f"largest initial_instance_count ({largest_initial}) to 20")
+        for name in ("autoscaling_target_invocations_per_instance", "alarm_5xx_errors_per_5_minutes",
+                     "alarm_model_latency_ms"):
+            _in_range(getattr(self, name), f"{path}.{name}", problems, low=1, high=1_000_000, unit="")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything one deployment of the app needs to know."""
 
@@ -232,6 +374,8 @@ class Settings:
     data_lake: DataLakeSettings
     streaming: StreamingSettings
     catalog: CatalogSettings
+    network: NetworkSettings
+    sagemaker: SageMakerSettings
 
     def validate(self, path: str, problems: list[str]) -> None:
         prefix = self.name_prefix
@@ -297,6 +441,8 @@ def _parse(tp: Any, raw: Any, path: str, problems: list[str]) -> Any:
                 for k, v in raw.items()
             }
         )
+    if tp is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
     # bool is a subclass of int: refuse True where a number of days is expected, and 1 for a flag.
     if not isinstance(raw, tp) or (tp is int and isinstance(raw, bool)):
         problems.append(f"{path}={raw!r} must be {_type_name(tp)}, got {type(raw).__name__}")

@@ -68,30 +68,40 @@ def skip_checkov(target: IConstruct, check_ids: Iterable[str], reason: str) -> N
     resource.add_metadata("checkov", {**existing, "skip": skips})
 
 
-AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+_SYNCHRONOUS = ("CloudFormation invokes this custom-resource handler synchronously and records its failure on "
+                "the stack; an asynchronous dead-letter queue would never be used.")
+# CDK's own singleton custom-resource handlers, which no pattern property can reach, and why the
+# checkov Lambda checks do not apply to them.
+CDK_PROVIDER_REVIEWS = {
+    "Custom::S3AutoDeleteObjectsCustomResourceProvider": {
+        "CKV_AWS_115": "CDK's sandbox-only auto-delete handler runs once, on stack deletion; a concurrency "
+                       "reservation would only take capacity from the account.",
+        "CKV_AWS_116": _SYNCHRONOUS,
+        "CKV_AWS_117": "The handler only calls the public S3 API to empty sandbox buckets on teardown; it reads "
+                       "no data plane from a VPC, so a VPC attachment adds no control.",
+    },
+    "Custom::VpcRestrictDefaultSGCustomResourceProvider": {
+        "CKV_AWS_115": "CDK's handler runs only when the VPC is created or deleted, to strip the default "
+                       "security group's rules; a concurrency reservation would only take account capacity.",
+        "CKV_AWS_116": _SYNCHRONOUS,
+        "CKV_AWS_117": "The handler calls only the EC2 API to revoke the default security group's rules; it "
+                       "must not depend on the isolated VPC it is configuring, which has no route to that API.",
+    },
+}
 
 
 def harden_cdk_providers(stack: Stack) -> None:
-    """Review CDK's own singleton resources that no pattern property can reach.
-
-    `auto_delete_objects` (sandbox only) adds CDK's S3 auto-delete handler to the stack. It is
-    invoked by CloudFormation on stack deletion only; its redundant DependsOn (the handler already
-    references the role) is removed and the checkov checks that cannot apply are recorded.
-    """
-    provider = stack.node.try_find_child(AUTO_DELETE_PROVIDER_ID)
-    if provider is None:
-        return
-    handler = provider.node.find_child("Handler")
-    handler.remove_resource_dependency(provider.node.find_child("Role"))
-    for check_id, reason in {
-        "CKV_AWS_115": "CDK's sandbox-only auto-delete handler runs once, on stack deletion; a "
-        "concurrency reservation would only take capacity from the account.",
-        "CKV_AWS_116": "CloudFormation invokes this custom-resource handler synchronously and "
-        "records its failure on the stack; an asynchronous dead-letter queue would never be used.",
-        "CKV_AWS_117": "The handler only calls the public S3 API to empty sandbox buckets on "
-        "teardown; it reads no data plane from a VPC, so a VPC attachment adds no control.",
-    }.items():
-        skip_checkov(handler, [check_id], reason)
+    """Review CDK's singleton custom-resource handlers: remove their redundant DependsOn (the
+    handler already references its role, cfn-lint W3005) and record the checkov checks that
+    cannot apply, with the reason, in their template metadata."""
+    for provider_id, reviews in CDK_PROVIDER_REVIEWS.items():
+        provider = stack.node.try_find_child(provider_id)
+        if provider is None:
+            continue
+        handler = provider.node.find_child("Handler")
+        handler.remove_resource_dependency(provider.node.find_child("Role"))
+        for check_id, reason in reviews.items():
+            skip_checkov(handler, [check_id], reason)
 
 
 def finding_reference(scope: IConstruct, value: str) -> str:

@@ -93,13 +93,17 @@ class DataLakeStorage(Construct):
             raise KeyError(f"zone={name!r} is unknown: zones are {', '.join(self.buckets)}")
         return self.buckets[name]
 
+    def bucket_arn(self, zone: str) -> str:
+        """ARN of a zone bucket from its deterministic name (see `objects_arn`)."""
+        self.zone(zone)
+        return f"arn:{Aws.PARTITION}:s3:::{self.bucket_names[zone]}"
+
     def objects_arn(self, zone: str, key_pattern: str) -> str:
         """ARN of the objects matching `key_pattern` in a zone bucket, built from its deterministic
         name. It holds only pseudo parameters, so it reads the same in every stack (no cross-stack
         reference) and policies and cdk-nag findings show
         `arn:<AWS::Partition>:s3:::<prefix>-raw-<AWS::AccountId>-<AWS::Region>/<key_pattern>`."""
-        self.zone(zone)
-        return f"arn:{Aws.PARTITION}:s3:::{self.bucket_names[zone]}/{key_pattern}"
+        return f"{self.bucket_arn(zone)}/{key_pattern}"
 
     @property
     def raw(self) -> s3.Bucket:

@@ -23,7 +23,7 @@ assert tuple(RETENTION) == LOG_RETENTION_DAYS, "settings and CDK retention perio
 
 
 def encrypted_log_group(
-    scope: Construct, id_: str, *, name: str, key: kms.IKey, retention_days: int, destroy_on_removal: bool
+    scope: Construct, id_: str, *, name: str | None, key: kms.IKey, retention_days: int, destroy_on_removal: bool
 ) -> logs.LogGroup:
     return logs.LogGroup(
         scope,

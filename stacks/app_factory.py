@@ -27,6 +27,7 @@ from config.settings import Settings
 from patterns.compliance import harden_cdk_providers
 from stacks.catalog_stack import CatalogStack
 from stacks.data_lake_stack import DataLakeStack
+from stacks.ml_network_stack import MlNetworkStack
 from stacks.streaming_stack import StreamingStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +84,17 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         raw_table=streaming.table,
         **common,
     )
-    stacks: dict[str, cdk.Stack] = {"DataLake": data_lake, "Streaming": streaming, "Catalog": catalog}
+    ml_network = MlNetworkStack(
+        app,
+        "MlNetwork",
+        stack_name=f"{settings.name_prefix}-ml-network",
+        description="ML Specialty reference: isolated VPC (no internet path), VPC endpoints, flow logs",
+        settings=settings,
+        lake=data_lake.lake,
+        **common,
+    )
+    stacks: dict[str, cdk.Stack] = {"DataLake": data_lake, "Streaming": streaming, "Catalog": catalog,
+                                    "MlNetwork": ml_network}
 
     for stack in stacks.values():
         harden_cdk_providers(stack)
