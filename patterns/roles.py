@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -32,3 +33,14 @@ def service_role(
     )
     policy = iam.ManagedPolicy(scope, f"{id_}Policy", description=description, roles=[role], statements=list(statements))
     return role, policy
+
+
+def depend_on_policy_only(construct: Construct, policy: iam.ManagedPolicy) -> None:
+    """Make `construct`'s resource wait for `policy` and nothing else.
+
+    L2 constructs given a role add a DependsOn on that role, which their Role/RoleArn property
+    already references (cfn-lint W3005); what they must wait for is the policy that grants them
+    their permissions.
+    """
+    resource = construct.node.default_child
+    resource.add_override("DependsOn", [Stack.of(construct).get_logical_id(policy.node.default_child)])

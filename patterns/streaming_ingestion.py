@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -29,7 +29,7 @@ from patterns.dataset_schema import DatasetSchema
 from patterns.dataset_table import DatasetTable
 from patterns.keys import removal_policy
 from patterns.log_groups import encrypted_log_group
-from patterns.roles import service_role
+from patterns.roles import depend_on_policy_only, service_role
 
 DAY_PARTITIONS = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
 # Records reach the transform in batches of at most this size. The handler's responses are never
@@ -147,9 +147,7 @@ class StreamingIngestion(Construct):
             role=role.without_policy_updates(),
             log_group=log_group,
         )
-        # CDK makes the function depend on its role, which its Role property already references
-        # (cfn-lint W3005); what it must wait for is the managed policy.
-        function.node.default_child.add_override("DependsOn", [Stack.of(self).get_logical_id(policy.node.default_child)])
+        depend_on_policy_only(function, policy)
         acknowledge(
             policy,
             [f"AwsSolutions-IAM5[Resource::{finding_reference(self, log_streams)}]", "AwsSolutions-IAM5[Resource::*]"],

@@ -28,6 +28,7 @@ from patterns.compliance import harden_cdk_providers
 from stacks.catalog_stack import CatalogStack
 from stacks.data_lake_stack import DataLakeStack
 from stacks.ml_network_stack import MlNetworkStack
+from stacks.sagemaker_stack import SageMakerStack
 from stacks.streaming_stack import StreamingStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -93,8 +94,20 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         lake=data_lake.lake,
         **common,
     )
+    sagemaker = SageMakerStack(
+        app,
+        "SageMaker",
+        stack_name=f"{settings.name_prefix}-sagemaker",
+        description="ML Specialty reference: SageMaker training pipeline and real-time endpoint in a private VPC",
+        settings=settings,
+        lake=data_lake.lake,
+        network=ml_network.network,
+        ml_key=ml_network.key,
+        alerts=streaming.alerts,
+        **common,
+    )
     stacks: dict[str, cdk.Stack] = {"DataLake": data_lake, "Streaming": streaming, "Catalog": catalog,
-                                    "MlNetwork": ml_network}
+                                    "MlNetwork": ml_network, "SageMaker": sagemaker}
 
     for stack in stacks.values():
         harden_cdk_providers(stack)

@@ -84,6 +84,27 @@ CUSTOM_OVERRIDES = {
         "athena_bytes_scanned_cutoff_mb": 50,
         "data_catalog_encryption": False,
     },
+    "network": {"az_count": 2, "vpc_cidr": "10.60.0.0/20", "extra_interface_endpoints": ["kms", "ecr.dkr"],
+                "flow_log_retention_days": 30},
+    "sagemaker": {
+        "deny_jobs_outside_vpc": False,
+        "training_instance_type": "ml.c5.2xlarge",
+        "training_instance_count": 2,
+        "training_volume_gb": 30,
+        "training_max_runtime_minutes": 90,
+        "training_input_mode": "FastFile",
+        "managed_spot_training": False,
+        "model_artifact": "s3://acme-models/xgboost/v1/model.tar.gz",
+        "endpoint_variants": [
+            {"name": "champion", "instance_type": "ml.m5.large", "initial_instance_count": 2, "weight": 0.9,
+             "model_artifact": None},
+            {"name": "challenger", "instance_type": "ml.t2.medium", "initial_instance_count": 1, "weight": 0.1,
+             "model_artifact": "s3://acme-models/xgboost/v2/model.tar.gz"},
+        ],
+        "data_capture_sampling_percent": 25,
+        "autoscaling_max_instances": 4,
+        "notebook_enabled": True,
+    },
 }
 
 

@@ -1,0 +1,425 @@
+"""SageMaker building blocks, all inside the isolated VPC, one construct per capability.
+
+- XgboostImage: the built-in XGBoost container URI of the deployment region (a CloudFormation
+  mapping generated from the SageMaker SDK, so the stack stays environment-agnostic).
+- SageMakerExecution: the execution role SageMaker assumes, scoped to the lake prefixes and keys
+  it needs, and the optional guard that denies jobs and models outside the VPC.
+- TrainingPipeline: Step Functions train -> create model -> endpoint config -> create or update.
+- RealtimeEndpoint: model(s), endpoint config with data capture, endpoint, autoscaling, alarms.
+- PrivateNotebook: a notebook instance in the VPC, no internet, no root, encrypted volume.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Aws, CfnMapping, Duration
+from aws_cdk import aws_applicationautoscaling as autoscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from config.settings import SageMakerSettings, VariantSettings
+from patterns.alerts import AlertsTopic
+from patterns.compliance import acknowledge, finding_reference
+from patterns.data_lake import DataLakeStorage
+from patterns.log_groups import encrypted_log_group
+from patterns.roles import depend_on_policy_only, service_role
+
+IMAGE_MAP = Path(__file__).resolve().parent / "xgboost_images.json"
+MODELS_PREFIX = "models/"
+CHECKPOINTS_PREFIX = "checkpoints/"
+DATA_CAPTURE_PREFIX = "data-capture/"
+# Errors worth a retry: throttling and SageMaker's transient internal errors.
+TRANSIENT_ERRORS = ["SageMaker.AmazonSageMakerException", "ThrottlingException", "States.Timeout"]
+
+
+class XgboostImage(Construct):
+    def __init__(self, scope: Construct, id_: str) -> None:
+        super().__init__(scope, id_)
+        table = json.loads(IMAGE_MAP.read_text())
+        self.version = table["version"]
+        self.mapping = CfnMapping(self, "Images", mapping={region: {"uri": uri} for region, uri in table["images"].items()})
+        self.uri = self.mapping.find_in_map(Aws.REGION, "uri")
+
+
+class SageMakerExecution(Construct):
+    """The role SageMaker jobs and models run as: the training data and model prefixes of the
+    curated zone, the data-capture prefix of the raw zone, the keys, VPC network interfaces,
+    logs and metrics. Nothing else in the lake."""
+
+    def __init__(self, scope: Construct, id_: str, *, name_prefix: str, lake: DataLakeStorage, ml_key: kms.IKey,
+                 training_data_prefix: str, vpc: ec2.IVpc, deny_jobs_outside_vpc: bool) -> None:
+        super().__init__(scope, id_)
+        readable = [lake.objects_arn("curated", f"{training_data_prefix}*"), lake.objects_arn("curated", f"{MODELS_PREFIX}*")]
+        writable = [lake.objects_arn("curated", f"{MODELS_PREFIX}*"), lake.objects_arn("curated", f"{CHECKPOINTS_PREFIX}*"),
+                    lake.objects_arn("raw", f"{DATA_CAPTURE_PREFIX}*")]
+        sagemaker_logs = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/*"
+        self.role, self.policy = service_role(
+            self,
+            "Execution",
+            service="sagemaker.amazonaws.com",
+            description=f"{name_prefix}: SageMaker training jobs and models (lake prefixes, ML key, VPC)",
+            statements=[
+                iam.PolicyStatement(sid="ListTheirPrefixes", actions=["s3:ListBucket"],
+                                    resources=[lake.bucket_arn("curated")],
+                                    conditions={"StringLike": {"s3:prefix": [f"{training_data_prefix}*",
+                                                                              f"{MODELS_PREFIX}*",
+                                                                              f"{CHECKPOINTS_PREFIX}*"]}}),
+                iam.PolicyStatement(sid="ReadTrainingDataAndModels", actions=["s3:GetObject"], resources=readable),
+                iam.PolicyStatement(sid="WriteModelsCheckpointsAndCapture", actions=["s3:PutObject", "s3:GetObject",
+                                                                                     "s3:AbortMultipartUpload"],
+                                    resources=writable),
+                iam.PolicyStatement(sid="UseTheLakeKeyThroughS3", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                                    resources=[lake.key.key_arn],
+                                    conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}),
+                iam.PolicyStatement(sid="EncryptVolumesWithTheMlKey",
+                                    actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
+                                    resources=[ml_key.key_arn]),
+                iam.PolicyStatement(
+                    sid="ManageJobNetworkInterfaces",
+                    actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                             "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                    resources=["*"],
+                    conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
+                ),
+                iam.PolicyStatement(sid="DescribeTheNetwork", actions=[
+                    "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"], resources=["*"]),
+                iam.PolicyStatement(sid="WriteSageMakerLogs", actions=["logs:CreateLogGroup", "logs:CreateLogStream",
+                                                                       "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                    resources=[sagemaker_logs, f"{sagemaker_logs}:log-stream:*"]),
+                iam.PolicyStatement(sid="PublishSageMakerMetrics", actions=["cloudwatch:PutMetricData"],
+                                    resources=["*"],
+                                    conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*",
+                                                                                         "aws/sagemaker/*"]}}),
+            ],
+        )
+        acknowledge(
+            self.policy,
+            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, arn)}]"
+             for arn in {*readable, *writable, sagemaker_logs, f"{sagemaker_logs}:log-stream:*"}]
+            + ["AwsSolutions-IAM5[Resource::*]"],
+            "SageMaker names model artifacts, checkpoints, captured requests and log streams at run "
+            "time, so access is per prefix this role owns; network-interface actions are limited "
+            "to this VPC by ec2:Vpc, and EC2 Describe* and PutMetricData (limited to SageMaker "
+            "namespaces) support no resource-level permissions.",
+        )
+        self.guard: iam.ManagedPolicy | None = None
+        if deny_jobs_outside_vpc:
+            self.guard = iam.ManagedPolicy(
+                self,
+                "VpcOnlyGuard",
+                description=f"{name_prefix}: deny SageMaker jobs, models and notebooks outside a VPC",
+                statements=[iam.PolicyStatement(
+                    sid="DenySageMakerResourcesOutsideAVpc",
+                    effect=iam.Effect.DENY,
+                    actions=["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
+                             "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel",
+                             "sagemaker:CreateNotebookInstance", "sagemaker:CreateTransformJob"],
+                    resources=["*"],
+                    conditions={"Null": {"sagemaker:VpcSubnets": "true"}},
+                )],
+            )
+            acknowledge(self.guard, ["AwsSolutions-IAM5[Resource::*]"],
+                        "A deny-only guard: it must match every SageMaker resource a principal might "
+                        "create, whatever its name, and grants nothing.")
+
+
+def vpc_config(security_group: ec2.ISecurityGroup, subnets: Sequence[ec2.ISubnet]) -> dict[str, Any]:
+    return {"SecurityGroupIds": [security_group.security_group_id], "Subnets": [s.subnet_id for s in subnets]}
+
+
+class TrainingPipeline(Construct):
+    """Step Functions: train (XGBoost, in the VPC, isolated, encrypted) -> create model ->
+    endpoint config (KMS, data capture) -> create the endpoint, or update it if it exists."""
+
+    def __init__(self, scope: Construct, id_: str, *, name: str, settings: SageMakerSettings, lake: DataLakeStorage,
+                 ml_key: kms.IKey, execution: SageMakerExecution, image: XgboostImage,
+                 security_group: ec2.ISecurityGroup, subnets: Sequence[ec2.ISubnet], log_retention_days: int,
+                 destroy_on_removal: bool) -> None:
+        super().__init__(scope, id_)
+        self.endpoint_name = f"{name}-endpoint"
+        curated = f"s3://{lake.curated.bucket_name}"
+        network = vpc_config(security_group, subnets)
+        variant = settings.endpoint_variants[0]
+
+        self.training_parameters: dict[str, Any] = {
+            "TrainingJobName.$": "States.Format('{}-{}', $$.Execution.Name, 'train')",
+            "AlgorithmSpecification": {"TrainingImage": image.uri, "TrainingInputMode": settings.training_input_mode},
+            "RoleArn": execution.role.role_arn,
+            "HyperParameters": dict(settings.xgboost_hyperparameters),
+            "InputDataConfig": [
+                {"ChannelName": channel, "ContentType": "text/csv", "InputMode": settings.training_input_mode,
+                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated",
+                                                 "S3Uri": f"{curated}/{settings.training_data_prefix}{channel}/"}}}
+                for channel in ("train", "validation")
+            ],
+            "OutputDataConfig": {"S3OutputPath": f"{curated}/{MODELS_PREFIX}", "KmsKeyId": lake.key.key_arn},
+            "ResourceConfig": {"InstanceType": settings.training_instance_type,
+                               "InstanceCount": settings.training_instance_count,
+                               "VolumeSizeInGB": settings.training_volume_gb, "VolumeKmsKeyId": ml_key.key_arn},
+            "StoppingCondition": {"MaxRuntimeInSeconds": settings.training_max_runtime_minutes * 60},
+            "VpcConfig": network,
+            "EnableNetworkIsolation": True,
+            "EnableInterContainerTrafficEncryption": True,
+        }
+        if settings.managed_spot_training:
+            self.training_parameters["EnableManagedSpotTraining"] = True
+            self.training_parameters["StoppingCondition"]["MaxWaitTimeInSeconds"] = settings.spot_max_wait_minutes * 60
+            self.training_parameters["CheckpointConfig"] = {"S3Uri": f"{curated}/{CHECKPOINTS_PREFIX}"}
+
+        fail = sfn.Fail(self, "Failed", cause_path="$.error.Cause", error_path="$.error.Error")
+        train = self._task("Train", "sagemaker:createTrainingJob.sync", self.training_parameters, "$.training", fail)
+        create_model = self._task("CreateModel", "sagemaker:createModel", {
+            "ModelName.$": "$$.Execution.Name",
+            "ExecutionRoleArn": execution.role.role_arn,
+            "PrimaryContainer": {"Image": image.uri, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"},
+            "VpcConfig": network,
+            "EnableNetworkIsolation": True,
+        }, "$.model", fail)
+        create_config = self._task("CreateEndpointConfig", "sagemaker:createEndpointConfig", {
+            "EndpointConfigName.$": "$$.Execution.Name",
+            "KmsKeyId": ml_key.key_arn,
+            "ProductionVariants": [{"VariantName": variant.name, "ModelName.$": "$$.Execution.Name",
+                                    "InstanceType": variant.instance_type,
+                                    "InitialInstanceCount": variant.initial_instance_count,
+                                    "InitialVariantWeight": 1}],
+            **data_capture(settings, lake),
+        }, "$.endpointConfig", fail)
+        describe = sfn.CustomState(self, "FindEndpoint", state_json={
+            "Type": "Task", "Resource": f"arn:{Aws.PARTITION}:states:::aws-sdk:sagemaker:describeEndpoint",
+            "Parameters": {"EndpointName": self.endpoint_name}, "ResultPath": "$.existing",
+            "ResultSelector": {"status.$": "$.EndpointStatus"},
+        })
+        endpoint_parameters = {"EndpointName": self.endpoint_name, "EndpointConfigName.$": "$$.Execution.Name"}
+        create_endpoint = self._task("CreateEndpoint", "sagemaker:createEndpoint", endpoint_parameters, "$.endpoint",
+                                     fail)
+        update_endpoint = self._task("UpdateEndpoint", "sagemaker:updateEndpoint", endpoint_parameters, "$.endpoint",
+                                     fail)
+        # No endpoint yet (or any other describe failure): create it; a real problem then fails
+        # CreateEndpoint with its own cause.
+        describe.add_catch(create_endpoint, errors=["States.TaskFailed"], result_path="$.existing")
+        definition = train.next(create_model).next(create_config).next(describe).next(update_endpoint)
+
+        log_group = encrypted_log_group(self, "Logs", name=f"/aws/vendedlogs/states/{name}", key=ml_key,
+                                        retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
+        self.role, policy = self._role(name, execution, log_group)
+        self.state_machine = sfn.StateMachine(
+            self, "StateMachine", state_machine_name=name,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            role=self.role.without_policy_updates(),
+            timeout=Duration.minutes(settings.training_max_runtime_minutes + settings.spot_max_wait_minutes + 60),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        depend_on_policy_only(self.state_machine, policy)
+        self.policy = policy
+        if execution.guard is not None:
+            execution.guard.attach_to_role(self.role)
+
+    def _task(self, id_: str, action: str, parameters: Mapping[str, Any], result_path: str,
+              fail: sfn.Fail) -> sfn.CustomState:
+        state = sfn.CustomState(self, id_, state_json={
+            "Type": "Task",
+            "Resource": f"arn:{Aws.PARTITION}:states:::{action}",
+            "Parameters": parameters,
+            "ResultPath": result_path,
+            "Retry": [{"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
+        })
+        state.add_catch(fail, errors=["States.ALL"], result_path="$.error")
+        return state
+
+    def _role(self, name: str, execution: SageMakerExecution, log_group) -> tuple[iam.Role, iam.ManagedPolicy]:
+        def arn(resource: str) -> str:
+            return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+
+        sagemaker_resources = [arn("training-job/*"), arn("model/*"), arn("endpoint-config/*"),
+                               arn(f"endpoint/{self.endpoint_name}")]
+        events_rule = (f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/"
+                       "StepFunctionsGetEventsForSageMakerTrainingJobsRule")
+        role, policy = service_role(
+            self, "StateMachine", service="states.amazonaws.com",
+            description=f"{name}: run the SageMaker steps of the training pipeline",
+            statements=[
+                iam.PolicyStatement(sid="RunSageMakerSteps", actions=[
+                    "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                    "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpoint",
+                    "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:AddTags"],
+                    resources=sagemaker_resources),
+                iam.PolicyStatement(sid="PassTheExecutionRole", actions=["iam:PassRole"],
+                                    resources=[execution.role.role_arn],
+                                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+                iam.PolicyStatement(sid="WaitForTrainingJobs", actions=["events:PutTargets", "events:PutRule",
+                                                                        "events:DescribeRule"],
+                                    resources=[events_rule]),
+                iam.PolicyStatement(sid="DeliverLogsAndTraces", actions=[
+                    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources=["*"]),
+            ],
+        )
+        acknowledge(
+            policy,
+            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, r)}]" for r in sagemaker_resources[:3]]
+            + ["AwsSolutions-IAM5[Resource::*]"],
+            "Each execution creates a training job, model and endpoint config named after the "
+            "execution, so those grants are per resource type in this account and region (the "
+            "endpoint is named exactly); CloudWatch Logs delivery and X-Ray actions support no "
+            "resource-level permissions.",
+        )
+        return role, policy
+
+
+def data_capture(settings: SageMakerSettings, lake: DataLakeStorage) -> dict[str, Any]:
+    if settings.data_capture_sampling_percent == 0:
+        return {}
+    return {"DataCaptureConfig": {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": settings.data_capture_sampling_percent,
+        "DestinationS3Uri": f"s3://{lake.raw.bucket_name}/{DATA_CAPTURE_PREFIX}",
+        "KmsKeyId": lake.key.key_arn,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    }}
+
+
+class RealtimeEndpoint(Construct):
+    """Instance-based (serverless inference supports no VPC, isolation or data capture)."""
+
+    def __init__(self, scope: Construct, id_: str, *, name: str, settings: SageMakerSettings, lake: DataLakeStorage,
+                 ml_key: kms.IKey, execution: SageMakerExecution, image: XgboostImage,
+                 security_group: ec2.ISecurityGroup, subnets: Sequence[ec2.ISubnet], alerts: AlertsTopic) -> None:
+        super().__init__(scope, id_)
+        network = vpc_config(security_group, subnets)
+        self.models: dict[str, sagemaker.CfnModel] = {}
+        for variant in settings.endpoint_variants:
+            artifact = variant.model_artifact or settings.model_artifact
+            model = sagemaker.CfnModel(
+                self, f"{variant.name.title().replace('-', '')}Model",
+                execution_role_arn=execution.role.role_arn,
+                primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(image=image.uri,
+                                                                                 model_data_url=artifact),
+                vpc_config=sagemaker.CfnModel.VpcConfigProperty(security_group_ids=network["SecurityGroupIds"],
+                                                                subnets=network["Subnets"]),
+                enable_network_isolation=True,
+            )
+            model.node.add_dependency(execution.policy)
+            self.models[variant.name] = model
+        capture = data_capture(settings, lake).get("DataCaptureConfig")
+        self.config = sagemaker.CfnEndpointConfig(
+            self, "Config", kms_key_id=ml_key.key_arn,
+            production_variants=[self._variant(v) for v in settings.endpoint_variants],
+            data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+                enable_capture=True, initial_sampling_percentage=capture["InitialSamplingPercentage"],
+                destination_s3_uri=capture["DestinationS3Uri"], kms_key_id=capture["KmsKeyId"],
+                capture_options=[sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode=m)
+                                 for m in ("Input", "Output")]) if capture else None,
+        )
+        self.endpoint = sagemaker.CfnEndpoint(self, "Endpoint", endpoint_name=name,
+                                              endpoint_config_name=self.config.attr_endpoint_config_name)
+        self._autoscaling(name, settings)
+        self.alarms = self._alarms(name, settings, alerts)
+
+    def _variant(self, variant: VariantSettings) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=variant.name, model_name=self.models[variant.name].attr_model_name,
+            instance_type=variant.instance_type, initial_instance_count=variant.initial_instance_count,
+            initial_variant_weight=variant.weight)
+
+    def _autoscaling(self, name: str, settings: SageMakerSettings) -> None:
+        # Application Auto Scaling acts through its service-linked role for SageMaker (created on
+        # first use), which holds exactly the permissions it needs; a new role would hold none.
+        service_linked_role = iam.Role.from_role_arn(
+            self, "AutoScalingServiceLinkedRole",
+            f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+            "sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+            mutable=False,
+        )
+        for variant in settings.endpoint_variants:
+            target = autoscaling.ScalableTarget(
+                self, f"{variant.name.title().replace('-', '')}Scaling",
+                service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
+                resource_id=f"endpoint/{name}/variant/{variant.name}",
+                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+                min_capacity=variant.initial_instance_count, max_capacity=settings.autoscaling_max_instances,
+                role=service_linked_role,
+            )
+            target.node.add_dependency(self.endpoint)
+            target.scale_to_track_metric(
+                "InvocationsPerInstance",
+                target_value=settings.autoscaling_target_invocations_per_instance,
+                predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+                scale_in_cooldown=Duration.minutes(5), scale_out_cooldown=Duration.minutes(1),
+            )
+
+    def _alarms(self, name: str, settings: SageMakerSettings, alerts: AlertsTopic) -> dict[str, cloudwatch.Alarm]:
+        alarms = {}
+        for variant in settings.endpoint_variants:
+            def metric(metric_name: str, statistic: str) -> cloudwatch.Metric:
+                return cloudwatch.Metric(namespace="AWS/SageMaker", metric_name=metric_name, statistic=statistic,
+                                         period=Duration.minutes(5),
+                                         dimensions_map={"EndpointName": name, "VariantName": variant.name})
+
+            for alarm_id, (alarm_metric, threshold, description) in {
+                "5xxErrors": (metric("Invocation5XXErrors", "Sum"), settings.alarm_5xx_errors_per_5_minutes,
+                              f"{name}/{variant.name}: model server errors in 5 minutes"),
+                "ModelLatency": (metric("ModelLatency", "p90"), settings.alarm_model_latency_ms * 1000,
+                                 f"{name}/{variant.name}: p90 model latency above "
+                                 f"{settings.alarm_model_latency_ms} ms"),
+            }.items():
+                alarms[f"{variant.name}-{alarm_id}"] = alerts.notify(cloudwatch.Alarm(
+                    self, f"{variant.name.title().replace('-', '')}{alarm_id}Alarm",
+                    alarm_name=f"{name}-{variant.name}-{alarm_id}", alarm_description=description,
+                    metric=alarm_metric, threshold=threshold, evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING))
+        return alarms
+
+
+class PrivateNotebook(Construct):
+    def __init__(self, scope: Construct, id_: str, *, name: str, instance_type: str, ml_key: kms.IKey,
+                 lake: DataLakeStorage, security_group: ec2.ISecurityGroup, subnet: ec2.ISubnet,
+                 pipeline: TrainingPipeline) -> None:
+        super().__init__(scope, id_)
+        self.role, policy = service_role(
+            self, "Notebook", service="sagemaker.amazonaws.com",
+            description=f"{name}: explore the curated zone and start the training pipeline",
+            statements=[
+                iam.PolicyStatement(sid="ListTheCuratedZone", actions=["s3:ListBucket"],
+                                    resources=[lake.bucket_arn("curated")]),
+                iam.PolicyStatement(sid="ReadTheCuratedZone", actions=["s3:GetObject"],
+                                    resources=[lake.objects_arn("curated", "*")]),
+                iam.PolicyStatement(sid="DecryptThroughS3", actions=["kms:Decrypt"], resources=[lake.key.key_arn],
+                                    conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}),
+                iam.PolicyStatement(sid="StartTraining", actions=["states:StartExecution", "states:DescribeExecution"],
+                                    resources=[pipeline.state_machine.state_machine_arn,
+                                               f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:"
+                                               f"{pipeline.state_machine.state_machine_name}:*"]),
+            ],
+        )
+        acknowledge(
+            policy,
+            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, lake.objects_arn('curated', '*'))}]",
+             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+             f"{finding_reference(self, pipeline.state_machine.state_machine_name)}:*]"],
+            "A notebook explores the whole curated zone read-only, and follows the executions of the "
+            "training pipeline, whose names are chosen at start time.",
+        )
+        self.instance = sagemaker.CfnNotebookInstance(
+            self, "Instance", notebook_instance_name=name, instance_type=instance_type, role_arn=self.role.role_arn,
+            subnet_id=subnet.subnet_id, security_group_ids=[security_group.security_group_id],
+            direct_internet_access="Disabled", root_access="Disabled", kms_key_id=ml_key.key_id,
+            volume_size_in_gb=10, platform_identifier="notebook-al2-v3",
+            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
+                minimum_instance_metadata_service_version="2"),
+        )
+        self.instance.node.add_dependency(policy)
+
