@@ -30,6 +30,7 @@ from config.settings import SageMakerSettings, VariantSettings
 from patterns.alerts import AlertsTopic
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
+from patterns.keys import removal_policy
 from patterns.log_groups import encrypted_log_group
 from patterns.roles import depend_on_policy_only, service_role
 
@@ -105,7 +106,7 @@ class SageMakerExecution(Construct):
         acknowledge(
             self.policy,
             [f"AwsSolutions-IAM5[Resource::{finding_reference(self, arn)}]"
-             for arn in {*readable, *writable, sagemaker_logs, f"{sagemaker_logs}:log-stream:*"}]
+             for arn in dict.fromkeys([*readable, *writable, sagemaker_logs, f"{sagemaker_logs}:log-stream:*"])]
             + ["AwsSolutions-IAM5[Resource::*]"],
             "SageMaker names model artifacts, checkpoints, captured requests and log streams at run "
             "time, so access is per prefix this role owns; network-interface actions are limited "
@@ -128,9 +129,6 @@ class SageMakerExecution(Construct):
                     conditions={"Null": {"sagemaker:VpcSubnets": "true"}},
                 )],
             )
-            acknowledge(self.guard, ["AwsSolutions-IAM5[Resource::*]"],
-                        "A deny-only guard: it must match every SageMaker resource a principal might "
-                        "create, whatever its name, and grants nothing.")
 
 
 def vpc_config(security_group: ec2.ISecurityGroup, subnets: Sequence[ec2.ISubnet]) -> dict[str, Any]:
@@ -387,7 +385,7 @@ class RealtimeEndpoint(Construct):
 class PrivateNotebook(Construct):
     def __init__(self, scope: Construct, id_: str, *, name: str, instance_type: str, ml_key: kms.IKey,
                  lake: DataLakeStorage, security_group: ec2.ISecurityGroup, subnet: ec2.ISubnet,
-                 pipeline: TrainingPipeline) -> None:
+                 pipeline: TrainingPipeline, destroy_on_removal: bool) -> None:
         super().__init__(scope, id_)
         self.role, policy = service_role(
             self, "Notebook", service="sagemaker.amazonaws.com",
@@ -422,4 +420,6 @@ class PrivateNotebook(Construct):
                 minimum_instance_metadata_service_version="2"),
         )
         self.instance.node.add_dependency(policy)
+        # Its volume holds the users' notebooks: prod keeps it.
+        self.instance.apply_removal_policy(removal_policy(destroy_on_removal))
 

@@ -42,6 +42,7 @@ class SageMakerStack(Stack):
             self.notebook = PrivateNotebook(
                 self, "Notebook", name=f"{prefix}-notebook", instance_type=ml.notebook_instance_type, ml_key=ml_key,
                 lake=lake, security_group=sg, subnet=subnets[0], pipeline=self.pipeline,
+                destroy_on_removal=settings.destroy_data_on_removal,
             )
         outputs = {
             "ExecutionRoleArn": self.execution.role.role_arn,

@@ -218,3 +218,80 @@ def test_schedules_are_off_in_the_sandbox_and_on_in_prod():
     assert (sandbox.crawler_schedule_enabled, sandbox.etl_schedule_enabled) == (False, False)
     assert (prod.crawler_schedule_enabled, prod.etl_schedule_enabled) == (True, True)
     assert (sandbox.data_catalog_encryption, prod.data_catalog_encryption) == (False, True)
+
+
+# ---------------------------------------------------------------- network and SageMaker
+
+VARIANT = {"name": "a", "instance_type": "ml.t2.medium", "initial_instance_count": 1, "weight": 1.0,
+           "model_artifact": None}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"az_count": 3}, "network.az_count=3: allowed 1..2; environment-agnostic stacks can place subnets in at most "
+                          "two availability zones"),
+        ({"az_count": 0}, "network.az_count=0: allowed 1..2"),
+        ({"vpc_cidr": "10.40.0.0/33"}, "network.vpc_cidr='10.40.0.0/33' is not a CIDR block"),
+        ({"vpc_cidr": "10.40.0.1/16"}, "network.vpc_cidr='10.40.0.1/16' is not a CIDR block (10.40.0.1/16 has host "
+                                       "bits set)"),
+        ({"vpc_cidr": "8.8.0.0/16"}, "network.vpc_cidr='8.8.0.0/16': use a private IPv4 block from /16 to /24"),
+        ({"vpc_cidr": "10.0.0.0/8"}, "network.vpc_cidr='10.0.0.0/8': use a private IPv4 block from /16 to /24"),
+        ({"vpc_cidr": "10.1.2.0/24", "az_count": 2}, "network.vpc_cidr='10.1.2.0/24' is too small for 2 /24 subnets"),
+        ({"extra_interface_endpoints": ["sts"]}, "network.extra_interface_endpoints: 'sts' is always created"),
+        ({"extra_interface_endpoints": ["dynamodb"]}, "network.extra_interface_endpoints='dynamodb' is not a "
+                                                      "supported optional interface endpoint: use one of monitoring"),
+        ({"flow_log_retention_days": 2}, "network.flow_log_retention_days=2 is not a CloudWatch Logs retention"),
+    ],
+)
+def test_bad_network_settings(overrides, expected):
+    assert expected in problems_for({"network": overrides})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"training_instance_type": "ml.m5.huge"}, "sagemaker.training_instance_type='ml.m5.huge' is not a supported "
+                                                   "training instance type: use one of ml.m5.large"),
+        ({"training_instance_type": "ml.g4dn.xlarge"}, "sagemaker.training_instance_type='ml.g4dn.xlarge' is not a "
+                                                       "supported training instance type"),
+        ({"notebook_instance_type": "t3.medium"}, "sagemaker.notebook_instance_type='t3.medium' is not a supported "
+                                                  "notebook instance type"),
+        ({"model_artifact": "https://example.com/model.tar.gz"}, "sagemaker.model_artifact='https://example.com/model."
+                                                                 "tar.gz' is not an S3 URI of a model.tar.gz"),
+        ({"model_artifact": "s3://bucket/model.zip"}, "is not an S3 URI of a model.tar.gz"),
+        ({"spot_max_wait_minutes": 30}, "sagemaker.spot_max_wait_minutes=30 must be at least "
+                                        "training_max_runtime_minutes=60 with spot training"),
+        ({"training_data_prefix": "/training"}, "sagemaker.training_data_prefix='/training': a key prefix in the "
+                                                "curated zone, without a leading '/' and ending with '/'"),
+        ({"training_input_mode": "Stream"}, "sagemaker.training_input_mode='Stream' is not allowed: use one of "
+                                            "'File', 'Pipe', 'FastFile'"),
+        ({"data_capture_sampling_percent": 101}, "sagemaker.data_capture_sampling_percent=101 is out of range: "
+                                                 "allowed 0..100 percent"),
+        ({"endpoint_variants": []}, "sagemaker.endpoint_variants: give one variant, or two for an A/B test (got 0)"),
+        ({"endpoint_variants": [VARIANT, {**VARIANT, "name": "b"}, {**VARIANT, "name": "c"}]},
+         "give one variant, or two for an A/B test (got 3)"),
+        ({"endpoint_variants": [{**VARIANT, "weight": 0}]}, "the weights must not all be 0"),
+        ({"endpoint_variants": [{**VARIANT, "weight": 1.5}]}, "sagemaker.endpoint_variants[0].weight=1.5: use a "
+                                                              "traffic share from 0 to 1"),
+        ({"endpoint_variants": [{**VARIANT, "weight": -0.1}]}, "weight=-0.1: use a traffic share from 0 to 1"),
+        ({"endpoint_variants": [VARIANT, VARIANT]}, "variant names must be distinct"),
+        ({"endpoint_variants": [VARIANT, {**VARIANT, "name": "b"}]}, "an A/B test needs a model_artifact on at least "
+                                                                     "one variant"),
+        ({"endpoint_variants": [{**VARIANT, "instance_type": "ml.p3.2xlarge"}]},
+         "sagemaker.endpoint_variants[0].instance_type='ml.p3.2xlarge' is not a supported hosting instance type"),
+        ({"endpoint_variants": [{**VARIANT, "name": "a_b"}]}, "endpoint_variants[0].name='a_b': use 1..63 letters"),
+        ({"endpoint_variants": [{**VARIANT, "initial_instance_count": 3}]},
+         "sagemaker.autoscaling_max_instances=2: allowed from the largest initial_instance_count (3) to 20"),
+        ({"xgboost_hyperparameters": {"num_round": 100}}, "sagemaker.xgboost_hyperparameters.num_round=100 must be "
+                                                          "str, got int"),
+    ],
+)
+def test_bad_sagemaker_settings(overrides, expected):
+    assert expected in problems_for({"sagemaker": overrides})
+
+
+def test_sandbox_hosts_nothing_until_a_model_exists():
+    ml = load_settings("sandbox").sagemaker
+    assert ml.model_artifact is None and ml.notebook_enabled is False
+    assert ml.endpoint_variants[0].instance_type == "ml.t2.medium"

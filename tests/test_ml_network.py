@@ -1,0 +1,136 @@
+"""The ML network stack: isolated subnets only, the exact endpoint set, and who may reach them."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.settings import REQUIRED_INTERFACE_ENDPOINTS
+
+STACK = "MlNetwork"
+PROFILES = ["sandbox", "prod", "custom"]
+NO_INTERNET_TYPES = ["AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::VPCGatewayAttachment",
+                     "AWS::EC2::EgressOnlyInternetGateway", "AWS::EC2::EIP", "AWS::EC2::TransitGatewayAttachment"]
+
+
+@pytest.fixture(params=PROFILES)
+def synth(request):
+    return request.getfixturevalue(request.param)
+
+
+def of_type(synth, type_: str) -> dict[str, dict]:
+    return synth.resources(STACK, type_)
+
+
+def endpoints(synth) -> dict[str, dict]:
+    return {k: v["Properties"] for k, v in of_type(synth, "AWS::EC2::VPCEndpoint").items()}
+
+
+def service_suffix(endpoint: dict) -> str:
+    """`com.amazonaws.<region>.<service>` -> `<service>`."""
+    name = endpoint["ServiceName"]
+    parts = name["Fn::Join"][1] if isinstance(name, dict) else [name]
+    return parts[-1].removeprefix(".")
+
+
+def security_group_ids(synth) -> dict[str, str]:
+    groups = of_type(synth, "AWS::EC2::SecurityGroup")
+    return {("endpoint" if "Endpoint" in k else "workload"): k for k in groups}
+
+
+def test_there_is_no_path_to_the_internet(synth):
+    for type_ in NO_INTERNET_TYPES:
+        assert of_type(synth, type_) == {}, type_
+    for route in of_type(synth, "AWS::EC2::Route").values():
+        assert "GatewayId" not in route["Properties"] and "NatGatewayId" not in route["Properties"]
+    for subnet in of_type(synth, "AWS::EC2::Subnet").values():
+        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+
+
+def test_subnets_follow_the_az_count_and_cidr(synth):
+    network = synth.built.settings.network
+    subnets = of_type(synth, "AWS::EC2::Subnet")
+    assert len(subnets) == network.az_count
+    (vpc,) = of_type(synth, "AWS::EC2::VPC").values()
+    assert vpc["Properties"]["CidrBlock"] == network.vpc_cidr
+    assert vpc["Properties"]["EnableDnsHostnames"] is True and vpc["Properties"]["EnableDnsSupport"] is True
+    assert all(s["Properties"]["CidrBlock"].endswith("/24") for s in subnets.values())
+
+
+def test_exactly_the_required_and_configured_interface_endpoints(sandbox, prod, custom):
+    def interface_services(synth):
+        return sorted(service_suffix(e) for e in endpoints(synth).values() if e["VpcEndpointType"] == "Interface")
+
+    required = ["logs", "sagemaker.api", "sagemaker.runtime", "sts"]
+    assert sorted(REQUIRED_INTERFACE_ENDPOINTS) == required
+    assert interface_services(sandbox) == required
+    assert interface_services(custom) == sorted([*required, "kms", "ecr.dkr"])
+    assert interface_services(prod) == sorted([*required, "monitoring", "kms", "ecr.api", "ecr.dkr", "states"])
+
+
+def test_interface_endpoints_use_private_dns_and_only_the_endpoint_security_group(synth):
+    groups = security_group_ids(synth)
+    for endpoint in endpoints(synth).values():
+        if endpoint["VpcEndpointType"] != "Interface":
+            continue
+        assert endpoint["PrivateDnsEnabled"] is True
+        assert endpoint["SecurityGroupIds"] == [{"Fn::GetAtt": [groups["endpoint"], "GroupId"]}]
+        assert len(endpoint["SubnetIds"]) == synth.built.settings.network.az_count
+
+
+def test_endpoints_accept_https_only_from_the_workload_security_group(synth):
+    groups = security_group_ids(synth)
+    (endpoint_group,) = [g for k, g in of_type(synth, "AWS::EC2::SecurityGroup").items() if k == groups["endpoint"]]
+    assert "SecurityGroupIngress" not in endpoint_group["Properties"]  # no CIDR rule: CDK's open=False
+    ingress = [r["Properties"] for r in of_type(synth, "AWS::EC2::SecurityGroupIngress").values()
+               if r["Properties"]["GroupId"] == {"Fn::GetAtt": [groups["endpoint"], "GroupId"]}]
+    assert ingress == [{"Description": "HTTPS from SageMaker workloads", "FromPort": 443, "ToPort": 443,
+                        "IpProtocol": "tcp", "GroupId": {"Fn::GetAtt": [groups["endpoint"], "GroupId"]},
+                        "SourceSecurityGroupId": {"Fn::GetAtt": [groups["workload"], "GroupId"]}}]
+
+
+def test_workload_egress_is_https_and_its_own_job_only(synth):
+    groups = security_group_ids(synth)
+    (workload,) = [g for k, g in of_type(synth, "AWS::EC2::SecurityGroup").items() if k == groups["workload"]]
+    (inline_egress,) = workload["Properties"]["SecurityGroupEgress"]
+    assert (inline_egress["CidrIp"], inline_egress["FromPort"], inline_egress["ToPort"]) == ("0.0.0.0/0", 443, 443)
+    egress = [r["Properties"] for r in of_type(synth, "AWS::EC2::SecurityGroupEgress").values()]
+    assert sorted((e["DestinationSecurityGroupId"]["Fn::GetAtt"][0], e["FromPort"], e["ToPort"]) for e in egress) == \
+        sorted([(groups["endpoint"], 443, 443), (groups["workload"], 0, 65535)])
+
+
+def test_s3_gateway_endpoint_policy_names_only_the_lake_buckets(synth):
+    (gateway,) = [e for e in endpoints(synth).values() if e["VpcEndpointType"] == "Gateway"]
+    assert service_suffix(gateway) == "s3"
+    statements = {s["Sid"]: s for s in gateway["PolicyDocument"]["Statement"]}
+    prefix = synth.built.settings.name_prefix
+    buckets = {r["Fn::Join"][1][2] for r in statements["OnlyTheLakeBuckets"]["Resource"]}
+    assert buckets == {f":s3:::{prefix}-{zone}-" for zone in ("raw", "curated", "results")}
+    assert "s3:*" not in statements["OnlyTheLakeBuckets"]["Action"]
+
+
+def test_ecr_layer_bucket_is_allowed_only_with_the_ecr_endpoint(sandbox, custom):
+    def sids(synth):
+        (gateway,) = [e for e in endpoints(synth).values() if e["VpcEndpointType"] == "Gateway"]
+        return {s["Sid"] for s in gateway["PolicyDocument"]["Statement"]}
+
+    assert "EcrImageLayers" not in sids(sandbox)
+    assert "EcrImageLayers" in sids(custom)
+
+
+def test_flow_logs_capture_all_traffic_into_an_encrypted_bounded_log_group(synth):
+    (flow_log,) = of_type(synth, "AWS::EC2::FlowLog").values()
+    assert flow_log["Properties"]["TrafficType"] == "ALL"
+    (log_group_id, log_group), = of_type(synth, "AWS::Logs::LogGroup").items()
+    assert flow_log["Properties"]["LogGroupName"] == {"Ref": log_group_id}
+    assert log_group["Properties"]["RetentionInDays"] == synth.built.settings.network.flow_log_retention_days
+    (key_id,) = of_type(synth, "AWS::KMS::Key")
+    assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert of_type(synth, "AWS::IAM::Policy") == {}
+
+
+def test_default_security_group_is_stripped(synth):
+    assert len(of_type(synth, "Custom::VpcRestrictDefaultSG")) == 1
+
+
+def test_outputs_for_the_operator_command(synth):
+    assert {"VpcId", "SubnetIds", "WorkloadSecurityGroupId", "MlKeyArn"} <= set(synth.templates[STACK]["Outputs"])

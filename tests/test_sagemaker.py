@@ -1,0 +1,288 @@
+"""The SageMaker stack: role scope, VPC guard, the pipeline's training parameters, hosting, notebook."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from patterns.sagemaker_ml import IMAGE_MAP, TRANSIENT_ERRORS
+
+STACK = "SageMaker"
+PROFILES = ["sandbox", "prod", "custom"]
+
+
+@pytest.fixture(params=PROFILES)
+def synth(request):
+    return request.getfixturevalue(request.param)
+
+
+def of_type(synth, type_: str) -> dict[str, dict]:
+    return synth.resources(STACK, type_)
+
+
+def ml_settings(synth):
+    return synth.built.settings.sagemaker
+
+
+def definition(synth) -> dict:
+    """The state machine definition, with every CloudFormation token replaced by a marker:
+    `<Ref:X>`, `<GetAtt:X.Y>`, `<Output:Name>` or `<Map:Mapping>`."""
+    (machine,) = of_type(synth, "AWS::StepFunctions::StateMachine").values()
+
+    def marker(token: dict) -> str:
+        if "Ref" in token:
+            return f"<Ref:{token['Ref']}>"
+        if "Fn::GetAtt" in token:
+            return f"<GetAtt:{'.'.join(token['Fn::GetAtt'])}>"
+        if "Fn::GetStackOutput" in token:
+            return f"<Output:{token['Fn::GetStackOutput']['OutputName']}>"
+        if "Fn::FindInMap" in token:
+            return f"<Map:{token['Fn::FindInMap'][0]}>"
+        raise AssertionError(f"unexpected token {token}")
+
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else marker(p) for p in parts))
+
+
+def states(synth) -> dict[str, dict]:
+    return definition(synth)["States"]
+
+
+# ---------------------------------------------------------------- image
+
+
+def test_xgboost_image_comes_from_a_region_mapping(sandbox):
+    template = sandbox.templates[STACK]
+    (mapping_id, mapping), = template["Mappings"].items()
+    table = json.loads(IMAGE_MAP.read_text())
+    assert {region: value["uri"] for region, value in mapping.items()} == table["images"]
+    assert states(sandbox)["Train"]["Parameters"]["AlgorithmSpecification"]["TrainingImage"] == f"<Map:{mapping_id}>"
+    for region, uri in table["images"].items():
+        assert re.fullmatch(rf"\d{{12}}\.dkr\.ecr\.{region}\.[a-z0-9.]+/sagemaker-xgboost:1\.7-1", uri), uri
+
+
+def test_image_mapping_matches_the_sagemaker_sdk():
+    """The committed mapping is what the SDK's registry says (regenerate: python -m scripts.xgboost_images)."""
+    from scripts import xgboost_images
+
+    assert xgboost_images.render(xgboost_images.from_sdk()) == IMAGE_MAP.read_text()
+
+
+# ---------------------------------------------------------------- execution role and guard
+
+
+def execution_statements(synth) -> dict[str, dict]:
+    (policy,) = [p for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if k.startswith("ExecutionExecution")]
+    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def resources(statement: dict) -> list:
+    value = statement["Resource"]
+    return value if isinstance(value, list) else [value]
+
+
+def test_execution_role_never_grants_s3_on_everything(synth):
+    prefix = synth.built.settings.name_prefix
+    for sid, statement in execution_statements(synth).items():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if not any(a.startswith("s3:") for a in actions):
+            continue
+        assert "s3:*" not in actions, sid
+        for resource in resources(statement):
+            parts = resource["Fn::Join"][1]
+            assert parts[2] in (f":s3:::{prefix}-curated-", f":s3:::{prefix}-raw-"), (sid, parts)
+            key = parts[-1] if isinstance(parts[-1], str) else None  # None: the bucket itself
+            if key is None:
+                assert statement["Condition"]["StringLike"]["s3:prefix"], sid  # listing named prefixes only
+            else:
+                assert re.fullmatch(r"/[a-z-]+/.*", key), (sid, key)  # objects under a named prefix
+
+
+def test_execution_role_prefixes(synth):
+    statements = execution_statements(synth)
+    data_prefix = ml_settings(synth).training_data_prefix
+    read = sorted(r["Fn::Join"][1][-1] for r in resources(statements["ReadTrainingDataAndModels"]))
+    write = sorted(r["Fn::Join"][1][-1] for r in resources(statements["WriteModelsCheckpointsAndCapture"]))
+    assert read == sorted([f"/{data_prefix}*", "/models/*"])
+    assert write == ["/checkpoints/*", "/data-capture/*", "/models/*"]
+    assert statements["ManageJobNetworkInterfaces"]["Condition"]["ArnEquals"]["ec2:Vpc"]
+
+
+def test_vpc_guard_denies_jobs_and_models_without_subnets(sandbox, custom):
+    (guard_id, guard), = [(k, p) for k, p in of_type(sandbox, "AWS::IAM::ManagedPolicy").items() if "Guard" in k]
+    (statement,) = guard["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Null": {"sagemaker:VpcSubnets": "true"}}
+    assert {"sagemaker:CreateTrainingJob", "sagemaker:CreateModel"} <= set(statement["Action"])
+    pipeline_role = [k for k in of_type(sandbox, "AWS::IAM::Role") if k.startswith("TrainingStateMachine")]
+    assert guard["Properties"]["Roles"] == [{"Ref": pipeline_role[0]}]
+    assert "VpcOnlyGuardPolicyArn" in sandbox.templates[STACK]["Outputs"]
+    assert not [k for k in of_type(custom, "AWS::IAM::ManagedPolicy") if "Guard" in k]  # the switch really turns it off
+
+
+# ---------------------------------------------------------------- training pipeline
+
+
+def test_pipeline_order_and_failure_handling(synth):
+    graph = definition(synth)
+    assert graph["StartAt"] == "Train"
+    assert [graph["States"][s].get("Next") for s in ("Train", "CreateModel", "CreateEndpointConfig", "FindEndpoint")] \
+        == ["CreateModel", "CreateEndpointConfig", "FindEndpoint", "UpdateEndpoint"]
+    assert graph["States"]["FindEndpoint"]["Catch"][0]["Next"] == "CreateEndpoint"
+    assert graph["States"]["Failed"] == {"Type": "Fail", "CausePath": "$.error.Cause", "ErrorPath": "$.error.Error"}
+    for name in ("Train", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint"):
+        state = graph["States"][name]
+        assert state["Retry"][0]["ErrorEquals"] == TRANSIENT_ERRORS, name
+        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}], name
+    assert graph["States"]["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
+
+
+def test_training_runs_isolated_in_the_vpc_with_encryption_everywhere(synth):
+    training = states(synth)["Train"]["Parameters"]
+    settings = ml_settings(synth)
+    assert training["EnableNetworkIsolation"] is True
+    assert training["EnableInterContainerTrafficEncryption"] is True
+    assert training["VpcConfig"]["SecurityGroupIds"][0].startswith("<Output:PublishOutputFnGetAttNetworkWorkload")
+    assert len(training["VpcConfig"]["Subnets"]) == synth.built.settings.network.az_count
+    assert training["ResourceConfig"] == {
+        "InstanceType": settings.training_instance_type, "InstanceCount": settings.training_instance_count,
+        "VolumeSizeInGB": settings.training_volume_gb, "VolumeKmsKeyId": training["ResourceConfig"]["VolumeKmsKeyId"]}
+    assert training["ResourceConfig"]["VolumeKmsKeyId"].startswith("<Output:PublishOutputFnGetAttKey")
+    assert training["OutputDataConfig"]["KmsKeyId"].startswith("<Output:PublishOutputFnGetAttLakeKey")
+    assert training["OutputDataConfig"]["S3OutputPath"].endswith("/models/")
+    assert training["StoppingCondition"]["MaxRuntimeInSeconds"] == settings.training_max_runtime_minutes * 60
+    assert training["HyperParameters"] == dict(settings.xgboost_hyperparameters)
+
+
+def test_training_input_comes_from_the_curated_zone_in_the_configured_mode(synth):
+    training = states(synth)["Train"]["Parameters"]
+    mode = ml_settings(synth).training_input_mode
+    assert training["AlgorithmSpecification"]["TrainingInputMode"] == mode
+    channels = {c["ChannelName"]: c for c in training["InputDataConfig"]}
+    assert set(channels) == {"train", "validation"}
+    for name, channel in channels.items():
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        assert uri.startswith("s3://<Output:PublishOutputRefLakeCurated")
+        assert uri.endswith(f"/{ml_settings(synth).training_data_prefix}{name}/")
+        assert channel["InputMode"] == mode
+
+
+def test_spot_training_uses_checkpoints_only_when_enabled(sandbox, custom):
+    spot = states(sandbox)["Train"]["Parameters"]
+    assert spot["EnableManagedSpotTraining"] is True
+    assert spot["StoppingCondition"]["MaxWaitTimeInSeconds"] == ml_settings(sandbox).spot_max_wait_minutes * 60
+    assert spot["CheckpointConfig"]["S3Uri"].endswith("/checkpoints/")
+    on_demand = states(custom)["Train"]["Parameters"]
+    assert "EnableManagedSpotTraining" not in on_demand and "CheckpointConfig" not in on_demand
+    assert "MaxWaitTimeInSeconds" not in on_demand["StoppingCondition"]
+
+
+def test_pipeline_model_and_endpoint_config(synth):
+    graph = states(synth)
+    model = graph["CreateModel"]["Parameters"]
+    assert model["EnableNetworkIsolation"] is True and model["VpcConfig"]
+    assert model["PrimaryContainer"]["ModelDataUrl.$"] == "$.training.ModelArtifacts.S3ModelArtifacts"
+    config = graph["CreateEndpointConfig"]["Parameters"]
+    assert config["KmsKeyId"].startswith("<Output:PublishOutputFnGetAttKey")
+    capture = config["DataCaptureConfig"]
+    assert capture["InitialSamplingPercentage"] == ml_settings(synth).data_capture_sampling_percent
+    assert capture["DestinationS3Uri"].endswith("/data-capture/")
+    assert capture["KmsKeyId"].startswith("<Output:PublishOutputFnGetAttLakeKey")
+
+
+def test_state_machine_logs_and_traces(synth):
+    (machine,) = of_type(synth, "AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
+    (log_group,) = of_type(synth, "AWS::Logs::LogGroup").values()
+    assert log_group["Properties"]["KmsKeyId"]["Fn::GetStackOutput"]["OutputName"].startswith(
+        "PublishOutputFnGetAttKey")
+    assert of_type(synth, "AWS::IAM::Policy") == {}
+
+
+def test_pipeline_role_may_pass_only_the_execution_role_to_sagemaker(synth):
+    (policy,) = [p for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if k.startswith("TrainingStateMachine")]
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    passing = statements["PassTheExecutionRole"]
+    assert passing["Resource"]["Fn::GetAtt"][0].startswith("ExecutionExecutionRole")
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+# ---------------------------------------------------------------- hosting
+
+
+def test_no_endpoint_and_no_notebook_unless_configured(sandbox, prod):
+    for synth in (sandbox, prod):
+        for type_ in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint",
+                      "AWS::SageMaker::NotebookInstance", "AWS::CloudWatch::Alarm"):
+            assert of_type(synth, type_) == {}, type_
+
+
+def test_models_run_isolated_in_the_vpc_with_their_artifacts(custom):
+    models = {m["Properties"]["PrimaryContainer"]["ModelDataUrl"]: m["Properties"]
+              for m in of_type(custom, "AWS::SageMaker::Model").values()}
+    assert set(models) == {"s3://acme-models/xgboost/v1/model.tar.gz", "s3://acme-models/xgboost/v2/model.tar.gz"}
+    for model in models.values():
+        assert model["EnableNetworkIsolation"] is True
+        assert len(model["VpcConfig"]["Subnets"]) == 2
+
+
+def test_endpoint_config_splits_traffic_and_captures_encrypted_data(custom):
+    (config,) = of_type(custom, "AWS::SageMaker::EndpointConfig").values()
+    props = config["Properties"]
+    variants = {v["VariantName"]: v for v in props["ProductionVariants"]}
+    assert {n: (v["InstanceType"], v["InitialInstanceCount"], v["InitialVariantWeight"]) for n, v in variants.items()} \
+        == {"champion": ("ml.m5.large", 2, 0.9), "challenger": ("ml.t2.medium", 1, 0.1)}
+    assert props["KmsKeyId"]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputFnGetAttKey")
+    capture = props["DataCaptureConfig"]
+    assert (capture["EnableCapture"], capture["InitialSamplingPercentage"]) == (True, 25)
+    assert capture["DestinationS3Uri"]["Fn::Join"][1][-1] == "/data-capture/"
+    assert capture["CaptureOptions"] == [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
+
+
+def test_each_variant_scales_on_invocations_through_the_service_linked_role(custom):
+    targets = {t["Properties"]["ResourceId"]: t["Properties"]
+               for t in of_type(custom, "AWS::ApplicationAutoScaling::ScalableTarget").values()}
+    assert set(targets) == {"endpoint/acme-ml-xgboost-hosted/variant/champion",
+                            "endpoint/acme-ml-xgboost-hosted/variant/challenger"}
+    for resource_id, target in targets.items():
+        assert target["MaxCapacity"] == 4
+        assert target["RoleARN"]["Fn::Join"][1][-1].endswith("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint")
+    assert targets["endpoint/acme-ml-xgboost-hosted/variant/champion"]["MinCapacity"] == 2
+    for policy in of_type(custom, "AWS::ApplicationAutoScaling::ScalingPolicy").values():
+        tracking = policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == \
+            "SageMakerVariantInvocationsPerInstance"
+        assert tracking["TargetValue"] == ml_settings(custom).autoscaling_target_invocations_per_instance
+
+
+def test_endpoint_alarms_notify_the_shared_alerts_topic(custom):
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(custom, "AWS::CloudWatch::Alarm").values()}
+    assert set(alarms) == {f"acme-ml-xgboost-hosted-{v}-{m}" for v in ("champion", "challenger")
+                           for m in ("5xxErrors", "ModelLatency")}
+    for alarm in alarms.values():
+        (action,) = alarm["AlarmActions"]
+        assert action["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefAlertsTopic")
+    latency = alarms["acme-ml-xgboost-hosted-champion-ModelLatency"]
+    assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Threshold"]) == (
+        "ModelLatency", "p90", ml_settings(custom).alarm_model_latency_ms * 1000)
+    assert alarms["acme-ml-xgboost-hosted-champion-5xxErrors"]["MetricName"] == "Invocation5XXErrors"
+
+
+def test_notebook_is_private_rootless_encrypted_and_imdsv2(custom):
+    (notebook,) = of_type(custom, "AWS::SageMaker::NotebookInstance").values()
+    props = notebook["Properties"]
+    assert (props["DirectInternetAccess"], props["RootAccess"]) == ("Disabled", "Disabled")
+    assert props["KmsKeyId"]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefKey")
+    assert props["SubnetId"]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefNetworkVpcisolated")
+    assert props["InstanceMetadataServiceConfiguration"] == {"MinimumInstanceMetadataServiceVersion": "2"}
+
+
+def test_outputs(synth):
+    outputs = set(synth.templates[STACK]["Outputs"])
+    assert {"ExecutionRoleArn", "TrainingPipelineArn", "PipelineEndpointName", "XgboostImageUri"} <= outputs
+    assert ("HostedEndpointName" in outputs) == (ml_settings(synth).model_artifact is not None)
