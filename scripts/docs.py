@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from config.profiles import PROFILES, load_settings
-from scripts import gates, summary
+from scripts import costs, gates, summary
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECTION = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
@@ -103,6 +103,8 @@ def sections_from(assembly_dirs: list[Path], sandbox_checkov: gates.CheckovResul
     templates = [t for d in assembly_dirs for t in gates.templates(d)]
     return {
         "synth-summary": synth_summary(assembly_dirs[0], sandbox_checkov),
+        "idle-cost": "".join(costs.render(costs.report(d), f"Profile `{name}`") + "\n"
+                             for name, d in zip(PROFILES, assembly_dirs)).rstrip("\n") + "\n",
         "settings": settings_table(),
         "acknowledgements": acknowledgements_table(assembly_dirs),
         "checkov-skips": checkov_skips_table(templates),

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from scripts import gates
+from scripts import costs, gates
 
 
 def render(assembly: Path, nag: gates.NagVerdict, lint: list[dict], scan: gates.CheckovResult,
@@ -39,6 +39,7 @@ def render(assembly: Path, nag: gates.NagVerdict, lint: list[dict], scan: gates.
     lines += [f"        nag: {f['rule']} at {f['path']}" for f in nag.unacknowledged]
     lines += [f"        cfn-lint: {f['rule']} {f['message']} ({f['file']})" for f in lint]
     lines += [f"        checkov: {f['check']} {f['resource']} ({f['name']})" for f in scan.failed]
+    lines += ["", costs.render(costs.report(assembly), "Idle cost").rstrip("\n")]
     lines += ["", f"Templates: {', '.join(str(shown / p.name) for p in paths)}",
               f"Full nag report: {shown / 'validation-report.json'}"]
     return "\n".join(lines) + "\n", all(passed for _, passed, _ in verdicts)

@@ -1,0 +1,160 @@
+"""Idle-cost report: what each stack costs per month with zero traffic, from its synthesized template.
+
+Only resources that bill by the hour (or per run on a schedule) cost anything idle; everything
+billed per request, per GB or per second of work (S3, Firehose, Lambda, Athena, Step Functions,
+training, CloudWatch Logs ingestion) costs nothing at zero traffic and is left out.
+
+Usage: python -m scripts.costs [cdk.out]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+HOURS_PER_MONTH = 730
+DAYS_PER_MONTH = 30
+# us-east-1 list prices in USD, as used by this report; check the AWS pricing pages before you rely on them.
+PRICES = {
+    "as_of": "2026-11",
+    "region": "us-east-1",
+    "interface_endpoint_per_az_hour": 0.01,
+    "nat_gateway_hour": 0.045,
+    "kms_key_month": 1.00,
+    "kinesis_shard_hour": 0.015,
+    "kinesis_on_demand_stream_hour": 0.04,
+    "cloudwatch_alarm_month": 0.10,
+    "glue_dpu_hour": 0.44,
+    "glue_crawler_minimum_minutes": 10,  # crawlers bill per second with a 10-minute minimum
+    "glue_job_minimum_minutes": 1,  # Glue 5.0 jobs bill per second with a 1-minute minimum
+    "sagemaker_hosting_hour": {"ml.t2.medium": 0.056, "ml.t2.large": 0.111, "ml.m5.large": 0.115,
+                               "ml.m5.xlarge": 0.23, "ml.c5.large": 0.102, "ml.c5.xlarge": 0.204,
+                               "ml.r5.large": 0.151},
+    "sagemaker_notebook_hour": {"ml.t3.medium": 0.05, "ml.t3.large": 0.10, "ml.m5.xlarge": 0.23},
+}
+GLUE_WORKER_DPU = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    stack: str
+    item: str
+    monthly_usd: float
+    driver: str  # the setting that changes it
+
+
+def _resources(template: dict, type_: str) -> Iterator[tuple[str, dict]]:
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource["Type"] == type_:
+            yield logical_id, resource.get("Properties", {})
+
+
+def _cron_runs_per_month(expression: str) -> int:
+    """Runs per month of a Glue cron(min hour dom month dow year); daily unless days are listed."""
+    fields = expression.removeprefix("cron(").removesuffix(")").split()
+    day_of_week = fields[4]
+    if day_of_week == "MON-FRI":
+        return 22
+    if day_of_week not in ("?", "*"):
+        return 4 * len(day_of_week.split(","))
+    return DAYS_PER_MONTH
+
+
+def lines_for(stack: str, template: dict) -> list[Line]:
+    lines: list[Line] = []
+    endpoints = [(p, len(p.get("SubnetIds", []))) for _, p in _resources(template, "AWS::EC2::VPCEndpoint")
+                 if p.get("VpcEndpointType") == "Interface"]
+    if endpoints:
+        az_hours = sum(azs for _, azs in endpoints)
+        lines.append(Line(stack, f"{len(endpoints)} interface endpoints x {az_hours // len(endpoints)} AZ",
+                          az_hours * PRICES["interface_endpoint_per_az_hour"] * HOURS_PER_MONTH,
+                          "network.az_count, network.extra_interface_endpoints"))
+    nat = len(list(_resources(template, "AWS::EC2::NatGateway")))
+    if nat:
+        lines.append(Line(stack, f"{nat} NAT gateways", nat * PRICES["nat_gateway_hour"] * HOURS_PER_MONTH, "-"))
+    keys = len(list(_resources(template, "AWS::KMS::Key")))
+    if keys:
+        lines.append(Line(stack, f"{keys} KMS key{'s' if keys > 1 else ''}", keys * PRICES["kms_key_month"], "-"))
+    for _, props in _resources(template, "AWS::Kinesis::Stream"):
+        if props.get("StreamModeDetails", {}).get("StreamMode") == "ON_DEMAND":
+            lines.append(Line(stack, "Kinesis on-demand stream",
+                              PRICES["kinesis_on_demand_stream_hour"] * HOURS_PER_MONTH, "streaming.capacity_mode"))
+        else:
+            shards = props.get("ShardCount", 1)
+            lines.append(Line(stack, f"Kinesis stream, {shards} provisioned shard{'s' if shards > 1 else ''}",
+                              shards * PRICES["kinesis_shard_hour"] * HOURS_PER_MONTH,
+                              "streaming.capacity_mode, streaming.shard_count"))
+    alarms = len(list(_resources(template, "AWS::CloudWatch::Alarm")))
+    if alarms:
+        lines.append(Line(stack, f"{alarms} CloudWatch alarms", alarms * PRICES["cloudwatch_alarm_month"], "-"))
+    for _, props in _resources(template, "AWS::Glue::Crawler"):
+        if "Schedule" in props:
+            runs = _cron_runs_per_month(props["Schedule"]["ScheduleExpression"])
+            minutes = PRICES["glue_crawler_minimum_minutes"]
+            lines.append(Line(stack, f"crawler {props['Name']}, {runs} scheduled runs",
+                              runs * minutes / 60 * PRICES["glue_dpu_hour"], "catalog.crawler_schedule_enabled"))
+    jobs = {p["Name"]: p for _, p in _resources(template, "AWS::Glue::Job")}
+    for _, props in _resources(template, "AWS::Glue::Trigger"):
+        if props.get("Type") == "SCHEDULED":
+            job = jobs[props["Actions"][0]["JobName"]]
+            runs = _cron_runs_per_month(props["Schedule"])
+            dpu = GLUE_WORKER_DPU[job["WorkerType"]] * job["NumberOfWorkers"]
+            lines.append(Line(stack, f"ETL job {job['Name']}, {runs} scheduled runs with no new data",
+                              runs * dpu * PRICES["glue_job_minimum_minutes"] / 60 * PRICES["glue_dpu_hour"],
+                              "catalog.etl_schedule_enabled"))
+    configs = {p.get("EndpointConfigName", logical_id): p for logical_id, p in
+               _resources(template, "AWS::SageMaker::EndpointConfig")}
+    if list(_resources(template, "AWS::SageMaker::Endpoint")):
+        for props in configs.values():
+            for variant in props["ProductionVariants"]:
+                price = PRICES["sagemaker_hosting_hour"][variant["InstanceType"]]
+                count = variant["InitialInstanceCount"]
+                lines.append(Line(stack, f"endpoint variant {variant['VariantName']}: {count} x "
+                                         f"{variant['InstanceType']}", count * price * HOURS_PER_MONTH,
+                                  "sagemaker.model_artifact, sagemaker.endpoint_variants"))
+    for _, props in _resources(template, "AWS::SageMaker::NotebookInstance"):
+        price = PRICES["sagemaker_notebook_hour"][props["InstanceType"]]
+        lines.append(Line(stack, f"notebook {props['InstanceType']} (until stopped)", price * HOURS_PER_MONTH,
+                          "sagemaker.notebook_enabled"))
+    return lines
+
+
+SANDBOX_TARGET_USD = 45.0
+
+
+def report(assembly: Path) -> dict[str, list[Line]]:
+    """Idle-cost lines per stack (a stack with none maps to an empty list)."""
+    return {path.name.removesuffix(".template.json"): lines_for(path.name.removesuffix(".template.json"),
+                                                               json.loads(path.read_text()))
+            for path in sorted(Path(assembly).glob("*.template.json"))}
+
+
+def render(stacks: dict[str, list[Line]], title: str) -> str:
+    """A Markdown table: every line, a subtotal per stack and the total."""
+    out = [f"{title} (us-east-1 list prices of {PRICES['as_of']}, {HOURS_PER_MONTH} h/month):", "",
+           "| stack | idle cost driver | USD/month | changed by |", "|---|---|---:|---|"]
+    by_stack: dict[str, float] = {}
+    for stack, lines in stacks.items():
+        for line in lines:
+            out.append(f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} | {line.driver} |")
+        by_stack[stack] = sum(line.monthly_usd for line in lines)
+    for stack, total in by_stack.items():
+        out.append(f"| {stack} | **stack total** | **{total:.2f}** | |")
+    out.append(f"| all | **total** | **{sum(by_stack.values()):.2f}** | |")
+    return "\n".join(out) + "\n"
+
+
+def total(stacks: dict[str, list[Line]]) -> float:
+    return sum(line.monthly_usd for lines in stacks.values() for line in lines)
+
+
+def main(argv: list[str]) -> int:
+    print(render(report(Path(argv[0] if argv else "cdk.out")), "Idle cost"), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
