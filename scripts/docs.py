@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from config.profiles import PROFILES, load_settings
-from scripts import costs, gates, summary
+from scripts import costs, gates, summary, traceability
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECTION = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
@@ -106,6 +106,7 @@ def sections_from(assembly_dirs: list[Path], sandbox_checkov: gates.CheckovResul
         "idle-cost": "".join(costs.render(costs.report(d), f"Profile `{name}`") + "\n"
                              for name, d in zip(PROFILES, assembly_dirs)).rstrip("\n") + "\n",
         "settings": settings_table(),
+        "traceability": traceability.table(),
         "acknowledgements": acknowledgements_table(assembly_dirs),
         "checkov-skips": checkov_skips_table(templates),
     }

@@ -1,0 +1,209 @@
+"""Study-guide traceability: statements of the study notes -> construct -> template property -> test.
+
+Every entry quotes its statement verbatim from `docs/study-notes/<file>` and names a check that
+must hold on a synthesized profile. `tests/test_traceability.py` verifies the quote, the
+construct, the check and the test; the README table is generated from this list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+NOTES = Path(__file__).resolve().parent.parent / "docs" / "study-notes"
+PRESENT = object()  # the property only has to exist
+
+
+@dataclasses.dataclass(frozen=True)
+class Contains:
+    """The property, rendered as JSON, contains this text (for definitions held as one string)."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return f"contains {self.text!r}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Trace:
+    notes: str  # file in docs/study-notes
+    statement: str  # verbatim (whitespace-normalized) from the notes
+    construct: str  # module.Class that implements it
+    check: tuple[str, str, str, str, Any]  # profile, stack, resource type, property path, expected value
+    test: str  # tests/...py::test_name
+
+    @property
+    def property_text(self) -> str:
+        profile, stack, type_, path, expected = self.check
+        shown = "present" if expected is PRESENT else repr(expected)
+        return f"{profile} {stack}: `{type_}` `{path}` = {shown}"
+
+
+S000, S003, S004 = "000_9189b603e09bc9bf.txt", "003_a34f3d96b6317154.txt", "004_0a8284ca0a231664.txt"
+
+TRACES = (
+    Trace(S000, "Forced encryption at upload (necessitates encryption headers)", "patterns.data_lake.DataLakeStorage",
+          ("sandbox", "DataLake", "AWS::S3::BucketPolicy", "PolicyDocument.Statement[*].Sid", "DenyUploadsNotUsingSseKms"),
+          "tests/test_data_lake.py::test_zone_bucket_denies_uploads_asking_for_other_encryption"),
+    Trace(S004, "SSE-KMS: Use AWS key Management Service to manage encryption keys", "patterns.data_lake.DataLakeStorage",
+          ("sandbox", "DataLake", "AWS::S3::Bucket",
+           "BucketEncryption.ServerSideEncryptionConfiguration[*].ServerSideEncryptionByDefault.SSEAlgorithm", "aws:kms"),
+          "tests/test_data_lake.py::test_zone_bucket_is_sse_kms_with_bucket_key_and_the_lake_key"),
+    Trace(S000, "To force encryption, a bucket policy is in order", "patterns.data_lake.DataLakeStorage",
+          ("sandbox", "DataLake", "AWS::S3::BucketPolicy", "PolicyDocument.Statement[*].Condition.Bool.aws:SecureTransport",
+           "false"), "tests/test_data_lake.py::test_every_bucket_denies_plain_http_and_tls_below_1_2"),
+    Trace(S000, "Settings to block public access to bucket(s)/object(s) can be set at the account level",
+          "patterns.data_lake.DataLakeStorage",
+          ("sandbox", "DataLake", "AWS::S3::Bucket", "PublicAccessBlockConfiguration.RestrictPublicBuckets", True),
+          "tests/test_data_lake.py::test_every_bucket_blocks_public_access_disables_acls_and_is_versioned"),
+    Trace(S000, "S3 Access Logs can be stored to another S3 bucket (not the same to prevent infinite looping)",
+          "patterns.data_lake.DataLakeStorage",
+          ("sandbox", "DataLake", "AWS::S3::Bucket", "LoggingConfiguration.LogFilePrefix", "raw/"),
+          "tests/test_data_lake.py::test_zone_bucket_logs_to_the_access_log_bucket_under_its_zone"),
+    Trace(S004, "General Purpose (GP) -> Infrequent Access (IA) -> Glacier", "patterns.data_lake.DataLakeStorage",
+          ("sandbox", "DataLake", "AWS::S3::Bucket", "LifecycleConfiguration.Rules[*].Transitions[*].StorageClass",
+           "GLACIER_IR"), "tests/test_data_lake.py::test_zone_lifecycle_follows_the_settings"),
+    Trace(S000, "Good for deleting log files, deleting old versions of files (if versioning enabled), or incomplete "
+                "multi-part uploads", "patterns.data_lake.DataLakeStorage",
+          ("sandbox", "DataLake", "AWS::S3::Bucket",
+           "LifecycleConfiguration.Rules[*].AbortIncompleteMultipartUpload.DaysAfterInitiation", 1),
+          "tests/test_data_lake.py::test_zone_lifecycle_follows_the_settings"),
+    Trace(S000, "time/date (eg: s3://bucket/datasetname/year/month/day/....)", "patterns.streaming_ingestion.StreamingIngestion",
+          ("sandbox", "Streaming", "AWS::KinesisFirehose::DeliveryStream", "ExtendedS3DestinationConfiguration.Prefix",
+           "sensor_readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"),
+          "tests/test_streaming.py::test_hive_partitions_and_error_prefix_split_by_error_type"),
+    Trace(S000, "error/!{firehose:random-string}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/",
+          "patterns.streaming_ingestion.StreamingIngestion",
+          ("sandbox", "Streaming", "AWS::KinesisFirehose::DeliveryStream",
+           "ExtendedS3DestinationConfiguration.ErrorOutputPrefix", PRESENT),
+          "tests/test_streaming.py::test_hive_partitions_and_error_prefix_split_by_error_type"),
+    Trace(S000, "Data Conversion from csv/json to Parquet/ORC using AWS Glue (only for S3)",
+          "patterns.streaming_ingestion.StreamingIngestion",
+          ("sandbox", "Streaming", "AWS::KinesisFirehose::DeliveryStream",
+           "ExtendedS3DestinationConfiguration.DataFormatConversionConfiguration.Enabled", True),
+          "tests/test_streaming.py::test_json_is_converted_to_parquet_with_the_glue_table"),
+    Trace(S000, "Can use λ to filter/transform data prior to output", "patterns.streaming_ingestion.StreamingIngestion",
+          ("sandbox", "Streaming", "AWS::KinesisFirehose::DeliveryStream",
+           "ExtendedS3DestinationConfiguration.ProcessingConfiguration.Processors[*].Type", "Lambda"),
+          "tests/test_streaming.py::test_records_pass_through_the_transform_in_1_mib_batches"),
+    Trace(S000, "Sent to (S3 as a backup [of source records] or failed [transformations or delivery] case[s])",
+          "patterns.streaming_ingestion.StreamingIngestion",
+          ("sandbox", "Streaming", "AWS::KinesisFirehose::DeliveryStream",
+           "ExtendedS3DestinationConfiguration.S3BackupMode", "Enabled"),
+          "tests/test_streaming.py::test_source_records_are_backed_up_compressed_and_encrypted"),
+    Trace(S000, "TLS in flight or KMS at-rest encryption", "patterns.streaming_ingestion.StreamingIngestion",
+          ("sandbox", "Streaming", "AWS::Kinesis::Stream", "StreamEncryption.EncryptionType", "KMS"),
+          "tests/test_streaming.py::test_stream_is_encrypted_with_the_streaming_cmk"),
+    Trace(S000, "Provisioned mode (if throughput exceeded exception => add shard[s] manually or programmatically)",
+          "patterns.streaming_ingestion.StreamingIngestion",
+          ("sandbox", "Streaming", "AWS::Kinesis::Stream", "StreamModeDetails.StreamMode", "PROVISIONED"),
+          "tests/test_streaming.py::test_sandbox_uses_one_provisioned_shard_and_prod_on_demand"),
+    Trace(S000, "On-demand capacity mode", "patterns.streaming_ingestion.StreamingIngestion",
+          ("prod", "Streaming", "AWS::Kinesis::Stream", "StreamModeDetails.StreamMode", "ON_DEMAND"),
+          "tests/test_streaming.py::test_sandbox_uses_one_provisioned_shard_and_prod_on_demand"),
+    Trace(S000, "store between 24 hours and 365 days", "config.settings.StreamingSettings",
+          ("sandbox", "Streaming", "AWS::Kinesis::Stream", "RetentionPeriodHours", 24),
+          "tests/test_settings.py::test_bad_streaming_settings"),
+    Trace(S000, "Glue Crawlers go through your data to infer schemas and partitions", "patterns.glue_catalog.ZoneCrawler",
+          ("sandbox", "Catalog", "AWS::Glue::Crawler", "RecrawlPolicy.RecrawlBehavior", "CRAWL_NEW_FOLDERS_ONLY"),
+          "tests/test_catalog.py::test_crawler_recrawls_new_folders_only_and_never_rewrites_tables"),
+    Trace(S000, "Glue Job bookmarks prevent reprocessing old data", "patterns.glue_catalog.CurationJob",
+          ("sandbox", "Catalog", "AWS::Glue::Job", "DefaultArguments.--job-bookmark-option", "job-bookmark-enable"),
+          "tests/test_catalog.py::test_etl_job_uses_bookmarks_the_security_configuration_and_the_settings"),
+    Trace(S000, "Data Catalog is there to make the data available to Athena or Redshift Spectrum",
+          "patterns.dataset_table.DatasetTable",
+          ("sandbox", "Streaming", "AWS::Glue::Table", "TableInput.Parameters.projection.enabled", "true"),
+          "tests/test_local_queries.py::test_readings_per_day"),
+    Trace(S000, "can harness Glue Data Catalog metadata for queries", "patterns.athena.QueryWorkgroup",
+          ("sandbox", "Catalog", "AWS::Athena::NamedQuery", "Database", "mlspec_sbx_raw"),
+          "tests/test_catalog.py::test_saved_queries_target_the_streaming_table_in_the_workgroup"),
+    Trace(S000, "Harnesses disparate key [path] to speed up queries (eg: Athena)", "patterns.dataset_table.DatasetTable",
+          ("sandbox", "Streaming", "AWS::Glue::Table", "TableInput.PartitionKeys[*].Name", "day"),
+          "tests/test_streaming.py::test_glue_table_uses_partition_projection_over_the_firehose_layout"),
+    Trace(S003, "If we are in a private VPC, we need a S3 VPC endpoint to access S3",
+          "patterns.isolated_network.IsolatedNetwork",
+          ("sandbox", "MlNetwork", "AWS::EC2::VPCEndpoint", "VpcEndpointType", "Gateway"),
+          "tests/test_ml_network.py::test_s3_gateway_endpoint_policy_names_only_the_lake_buckets"),
+    Trace(S000, "Interface Endpoints: provisions an ENI (private ip) as an entry point (must attach a SG)",
+          "patterns.isolated_network.IsolatedNetwork",
+          ("sandbox", "MlNetwork", "AWS::EC2::VPCEndpoint", "PrivateDnsEnabled", True),
+          "tests/test_ml_network.py::test_interface_endpoints_use_private_dns_and_only_the_endpoint_security_group"),
+    Trace(S003, "There's \"spot instances\" for training called \"managed spot training\"",
+          "patterns.sagemaker_ml.TrainingPipeline",
+          ("sandbox", "SageMaker", "AWS::StepFunctions::StateMachine", "DefinitionString",
+           Contains('\\"EnableManagedSpotTraining\\":true')),
+          "tests/test_sagemaker.py::test_spot_training_uses_checkpoints_only_when_enabled"),
+    Trace(S003, "Create an Endpoint configuration", "patterns.sagemaker_ml.RealtimeEndpoint",
+          ("custom", "SageMaker", "AWS::SageMaker::EndpointConfig", "DataCaptureConfig.EnableCapture", True),
+          "tests/test_sagemaker.py::test_endpoint_config_splits_traffic_and_captures_encrypted_data"),
+    Trace(S003, "Production variants how to do a/b (% traffic to A, % to B) testing of models using production data",
+          "patterns.sagemaker_ml.RealtimeEndpoint",
+          ("custom", "SageMaker", "AWS::SageMaker::EndpointConfig", "ProductionVariants[*].InitialVariantWeight", 0.1),
+          "tests/test_sagemaker.py::test_endpoint_config_splits_traffic_and_captures_encrypted_data"),
+    Trace(S003, "Give notebook root access (server access)? Set this during creation default is true.",
+          "patterns.sagemaker_ml.PrivateNotebook",
+          ("custom", "SageMaker", "AWS::SageMaker::NotebookInstance", "RootAccess", "Disabled"),
+          "tests/test_sagemaker.py::test_notebook_is_private_rootless_encrypted_and_imdsv2"),
+    Trace(S003, "The default is a public VPC i.e. access to internet", "patterns.sagemaker_ml.PrivateNotebook",
+          ("custom", "SageMaker", "AWS::SageMaker::NotebookInstance", "DirectInternetAccess", "Disabled"),
+          "tests/test_ml_network.py::test_there_is_no_path_to_the_internet"),
+)
+
+
+def values_at(document: Any, path: str) -> list[Any]:
+    """Every value at a dotted `path`; `[*]` fans out over a list. Keys may contain ':' and '-'."""
+    current = [document]
+    for part in _split(path):
+        following = []
+        for value in current:
+            if part == "[*]":
+                following += value if isinstance(value, list) else []
+            elif isinstance(value, dict) and part in value:
+                following.append(value[part])
+        current = following
+    return current
+
+
+def _split(path: str) -> list[str]:
+    parts = []
+    for chunk in path.split("."):
+        if chunk.endswith("[*]"):
+            parts += [chunk[:-3], "[*]"]
+        else:
+            parts.append(chunk)
+    # "projection.enabled" is one key of TableInput.Parameters: rejoin known dotted keys.
+    joined = []
+    for part in parts:
+        if joined and joined[-1] == "projection":
+            joined[-1] = f"projection.{part}"
+        else:
+            joined.append(part)
+    return joined
+
+
+def holds(trace: Trace, templates_by_profile: dict[str, dict[str, dict]]) -> bool:
+    profile, stack, type_, path, expected = trace.check
+    for resource in templates_by_profile[profile][stack]["Resources"].values():
+        if resource["Type"] != type_:
+            continue
+        found = values_at(resource.get("Properties", {}), path)
+        if isinstance(expected, Contains) and any(expected.text in json.dumps(value) for value in found):
+            return True
+        if (expected is PRESENT and found) or expected in found:
+            return True
+    return False
+
+
+def normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+def table() -> str:
+    lines = ["| study notes | statement | construct | template property | test |", "|---|---|---|---|---|"]
+    for trace in TRACES:
+        statement = trace.statement.replace("|", "\\|")
+        lines.append(f"| `{trace.notes}` | {statement} | `{trace.construct}` | {trace.property_text} | "
+                     f"`{trace.test}` |")
+    return "\n".join(lines) + "\n"
