@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 unexport PYTHONDONTWRITEBYTECODE
 CDK := node_modules/.bin/cdk --no-notices
 
-.PHONY: setup synth test bench snapshots lock docs diff clean
+.PHONY: setup synth test bench snapshots lock docs diagrams diff clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -31,6 +31,11 @@ snapshots: setup
 
 docs: setup
 	.venv/bin/python -m scripts.docs --write
+
+## Regenerate docs/diagrams (needs graphviz; installed with apt-get when missing and run as root).
+diagrams: setup
+	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz; }
+	.venv/bin/python -m scripts.diagrams
 
 diff: setup
 	$(CDK) diff --all -c profile=$(PROFILE)

@@ -106,6 +106,9 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         alerts=streaming.alerts,
         **common,
     )
+    # Names, not tokens, carry these: make the deploy order explicit.
+    catalog.add_stack_dependency(streaming, "the ETL job and saved queries read the raw table")
+    sagemaker.add_stack_dependency(streaming, "endpoint alarms notify the alerts topic")
     stacks: dict[str, cdk.Stack] = {"DataLake": data_lake, "Streaming": streaming, "Catalog": catalog,
                                     "MlNetwork": ml_network, "SageMaker": sagemaker}
 
