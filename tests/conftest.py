@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,7 @@ os.environ["JSII_DEPRECATED"] = "fail"
 import pytest  # noqa: E402
 
 from scripts import gates  # noqa: E402
-from stacks.app_factory import BuiltApp, build_app  # noqa: E402
+from stacks.app_factory import PROJECT_ROOT, BuiltApp, build_app  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +130,34 @@ def all_templates(sandbox, prod, custom) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def checkov_result(all_templates) -> gates.CheckovResult:
-    """One checkov run (it takes ~9 s) over every template of every synthesized profile."""
-    return gates.checkov(all_templates)
+def external_gates(all_templates) -> tuple[list[dict], gates.CheckovResult]:
+    """cfn-lint and checkov over every template of every profile, run side by side (~10 s each)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        lint = pool.submit(gates.cfn_lint, all_templates)
+        scan = pool.submit(gates.checkov, all_templates)
+        return lint.result(), scan.result()
+
+
+@pytest.fixture(scope="session")
+def checkov_result(external_gates) -> gates.CheckovResult:
+    return external_gates[1]
+
+
+@pytest.fixture(scope="session")
+def cfn_lint_findings(external_gates) -> list[dict]:
+    return external_gates[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def second_synth(tmp_path_factory):
+    """A second synth of the sandbox profile in another process, started when the session starts so
+    that it runs while other tests do; the determinism test compares it with the first."""
+    outdir = tmp_path_factory.mktemp("second-synth")
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "PYTHONHASHSEED": "12345",
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env.pop("JSII_DEPRECATED", None)
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    yield process, outdir
+    if process.poll() is None:
+        process.kill()

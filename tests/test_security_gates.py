@@ -128,8 +128,8 @@ def test_helpers_refuse_anything_but_one_resource_and_a_real_reason():
 # ---------------------------------------------------------------- cfn-lint and checkov
 
 
-def test_cfn_lint_has_no_errors_and_no_warnings(all_templates):
-    assert gates.cfn_lint(all_templates) == []
+def test_cfn_lint_has_no_errors_and_no_warnings(cfn_lint_findings):
+    assert cfn_lint_findings == []
 
 
 def test_checkov_has_no_failed_check(checkov_result):
