@@ -54,63 +54,30 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
     settings = load_settings(app.node.try_get_context("profile"), app.node.try_get_context("overrides"))
 
-    common = {
-        "termination_protection": settings.profile == "prod",
-        # No env: the stacks are environment-agnostic and synthesize with no credentials.
-    }
-    data_lake = DataLakeStack(
-        app,
-        "DataLake",
-        stack_name=f"{settings.name_prefix}-data-lake",
-        description="ML Specialty reference: KMS-encrypted, tiered S3 data lake",
-        settings=settings,
-        **common,
-    )
-    streaming = StreamingStack(
-        app,
-        "Streaming",
-        stack_name=f"{settings.name_prefix}-streaming",
-        description="ML Specialty reference: Kinesis Data Streams -> Firehose (Lambda, Parquet) -> S3 raw zone",
-        settings=settings,
-        lake=data_lake.lake,
-        **common,
-    )
-    catalog = CatalogStack(
-        app,
-        "Catalog",
-        stack_name=f"{settings.name_prefix}-catalog",
-        description="ML Specialty reference: Glue crawler and ETL -> Data Catalog -> Athena",
-        settings=settings,
-        lake=data_lake.lake,
-        raw_table=streaming.table,
-        **common,
-    )
-    ml_network = MlNetworkStack(
-        app,
-        "MlNetwork",
-        stack_name=f"{settings.name_prefix}-ml-network",
-        description="ML Specialty reference: isolated VPC (no internet path), VPC endpoints, flow logs",
-        settings=settings,
-        lake=data_lake.lake,
-        **common,
-    )
-    sagemaker = SageMakerStack(
-        app,
-        "SageMaker",
-        stack_name=f"{settings.name_prefix}-sagemaker",
-        description="ML Specialty reference: SageMaker training pipeline and real-time endpoint in a private VPC",
-        settings=settings,
-        lake=data_lake.lake,
-        network=ml_network.network,
-        ml_key=ml_network.key,
-        alerts=streaming.alerts,
-        **common,
-    )
+    stacks: dict[str, cdk.Stack] = {}
+
+    def add(stack_class: type, stack_id: str, name: str, summary: str, **consumed: Any) -> Any:
+        # No env: every stack is environment-agnostic and synthesizes with no credentials.
+        stacks[stack_id] = stack_class(
+            app, stack_id, stack_name=f"{settings.name_prefix}-{name}", description=f"ML Specialty reference: {summary}",
+            termination_protection=settings.profile == "prod", settings=settings, **consumed,
+        )
+        return stacks[stack_id]
+
+    data_lake = add(DataLakeStack, "DataLake", "data-lake", "KMS-encrypted, tiered S3 data lake")
+    lake = data_lake.lake
+    streaming = add(StreamingStack, "Streaming", "streaming",
+                    "Kinesis Data Streams -> Firehose (Lambda, Parquet) -> S3 raw zone", lake=lake)
+    catalog = add(CatalogStack, "Catalog", "catalog", "Glue crawler and ETL -> Data Catalog -> Athena",
+                  lake=lake, raw_table=streaming.table)
+    ml_network = add(MlNetworkStack, "MlNetwork", "ml-network",
+                     "isolated VPC (no internet path), VPC endpoints, flow logs", lake=lake)
+    sagemaker = add(SageMakerStack, "SageMaker", "sagemaker",
+                    "SageMaker training pipeline and real-time endpoint in a private VPC", lake=lake,
+                    network=ml_network.network, ml_key=ml_network.key, alerts=streaming.alerts)
     # Names, not tokens, carry these: make the deploy order explicit.
     catalog.add_stack_dependency(streaming, "the ETL job and saved queries read the raw table")
     sagemaker.add_stack_dependency(streaming, "endpoint alarms notify the alerts topic")
-    stacks: dict[str, cdk.Stack] = {"DataLake": data_lake, "Streaming": streaming, "Catalog": catalog,
-                                    "MlNetwork": ml_network, "SageMaker": sagemaker}
 
     for stack in stacks.values():
         harden_cdk_providers(stack)

@@ -30,6 +30,12 @@ class Synth:
     def resources(self, stack_id: str, type_: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.templates[stack_id]["Resources"].items() if v["Type"] == type_}
 
+    def only(self, stack_id: str, type_: str) -> tuple[str, dict[str, Any]]:
+        """(logical id, resource) of the one resource of `type_` in the stack."""
+        found = self.resources(stack_id, type_)
+        assert len(found) == 1, f"expected one {type_} in {stack_id}, got {list(found)}"
+        return next(iter(found.items()))
+
 
 def synthesize(outdir: Path, context: dict[str, Any]) -> Synth:
     built = build_app(context, outdir=str(outdir))
@@ -121,6 +127,12 @@ def custom(tmp_path_factory) -> Synth:
 
 @pytest.fixture(scope="session", params=["sandbox", "prod"])
 def each_profile(request) -> Synth:
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=["sandbox", "prod", "custom"])
+def synth(request) -> Synth:
+    """Each profile, and the fully overridden sandbox."""
     return request.getfixturevalue(request.param)
 
 

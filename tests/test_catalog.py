@@ -10,12 +10,7 @@ from patterns.glue_catalog import GLUE_VERSION
 from patterns.saved_queries import SAVED_QUERIES
 
 STACK = "Catalog"
-PROFILES = ["sandbox", "prod", "custom"]
 
-
-@pytest.fixture(params=PROFILES)
-def synth(request):
-    return request.getfixturevalue(request.param)
 
 
 def of_type(synth, type_: str) -> dict[str, dict]:
@@ -23,9 +18,7 @@ def of_type(synth, type_: str) -> dict[str, dict]:
 
 
 def only(synth, type_: str) -> tuple[str, dict]:
-    resources = of_type(synth, type_)
-    assert len(resources) == 1, f"expected one {type_}, got {list(resources)}"
-    return next(iter(resources.items()))
+    return synth.only(STACK, type_)
 
 
 def catalog_settings(synth):

@@ -7,14 +7,9 @@ import pytest
 from config.settings import REQUIRED_INTERFACE_ENDPOINTS
 
 STACK = "MlNetwork"
-PROFILES = ["sandbox", "prod", "custom"]
 NO_INTERNET_TYPES = ["AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::VPCGatewayAttachment",
                      "AWS::EC2::EgressOnlyInternetGateway", "AWS::EC2::EIP", "AWS::EC2::TransitGatewayAttachment"]
 
-
-@pytest.fixture(params=PROFILES)
-def synth(request):
-    return request.getfixturevalue(request.param)
 
 
 def of_type(synth, type_: str) -> dict[str, dict]:

@@ -10,12 +10,7 @@ import pytest
 from patterns.sagemaker_ml import IMAGE_MAP, TRANSIENT_ERRORS
 
 STACK = "SageMaker"
-PROFILES = ["sandbox", "prod", "custom"]
 
-
-@pytest.fixture(params=PROFILES)
-def synth(request):
-    return request.getfixturevalue(request.param)
 
 
 def of_type(synth, type_: str) -> dict[str, dict]:

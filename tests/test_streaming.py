@@ -11,15 +11,12 @@ from patterns.streaming_ingestion import PROCESSOR_BUFFER_MIB, prefixes
 
 STACK = "Streaming"
 SCHEMA = load_schema()
-PROFILES = ["sandbox", "prod", "custom"]
 ALARMS = {"IteratorAge", "DeliveryFreshness", "DeliveryFailures", "ConversionFailures", "TransformErrors",
           "TransformRejections"}
 
 
 def only(synth, type_: str) -> tuple[str, dict]:
-    resources = synth.resources(STACK, type_)
-    assert len(resources) == 1, f"expected one {type_}, got {list(resources)}"
-    return next(iter(resources.items()))
+    return synth.only(STACK, type_)
 
 
 def streaming_key_id(synth) -> str:
@@ -42,10 +39,6 @@ def lake_output(value: dict) -> str:
     """The output name of a weak cross-stack reference to the data lake stack."""
     return value["Fn::GetStackOutput"]["OutputName"]
 
-
-@pytest.fixture(params=PROFILES)
-def synth(request):
-    return request.getfixturevalue(request.param)
 
 
 # ---------------------------------------------------------------- stream
