@@ -6,6 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 UV_VERSION=0.13.8
+SYSTEM_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+# Trust the operating system's certificate store (uv otherwise uses its own bundled roots), so
+# setup also works behind a TLS-inspecting proxy whose CA is installed system-wide.
+export UV_SYSTEM_CERTS=1
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$SYSTEM_CA_BUNDLE" ]; then
+  export NODE_EXTRA_CA_CERTS="$SYSTEM_CA_BUNDLE"
+fi
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
