@@ -359,17 +359,17 @@ class RealtimeEndpoint(Construct):
             )
 
     def _alarms(self, name: str, settings: SageMakerSettings, alerts: AlertsTopic) -> dict[str, cloudwatch.Alarm]:
+        def metric(variant: VariantSettings, metric_name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(namespace="AWS/SageMaker", metric_name=metric_name, statistic=statistic,
+                                     period=Duration.minutes(5),
+                                     dimensions_map={"EndpointName": name, "VariantName": variant.name})
+
         alarms = {}
         for variant in settings.endpoint_variants:
-            def metric(metric_name: str, statistic: str) -> cloudwatch.Metric:
-                return cloudwatch.Metric(namespace="AWS/SageMaker", metric_name=metric_name, statistic=statistic,
-                                         period=Duration.minutes(5),
-                                         dimensions_map={"EndpointName": name, "VariantName": variant.name})
-
             for alarm_id, (alarm_metric, threshold, description) in {
-                "5xxErrors": (metric("Invocation5XXErrors", "Sum"), settings.alarm_5xx_errors_per_5_minutes,
+                "5xxErrors": (metric(variant, "Invocation5XXErrors", "Sum"), settings.alarm_5xx_errors_per_5_minutes,
                               f"{name}/{variant.name}: model server errors in 5 minutes"),
-                "ModelLatency": (metric("ModelLatency", "p90"), settings.alarm_model_latency_ms * 1000,
+                "ModelLatency": (metric(variant, "ModelLatency", "p90"), settings.alarm_model_latency_ms * 1000,
                                  f"{name}/{variant.name}: p90 model latency above "
                                  f"{settings.alarm_model_latency_ms} ms"),
             }.items():

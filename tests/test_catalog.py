@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from patterns.glue_catalog import GLUE_VERSION
 from patterns.saved_queries import SAVED_QUERIES

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 
 from patterns.sagemaker_ml import IMAGE_MAP, TRANSIENT_ERRORS
 
@@ -244,7 +243,7 @@ def test_each_variant_scales_on_invocations_through_the_service_linked_role(cust
                for t in of_type(custom, "AWS::ApplicationAutoScaling::ScalableTarget").values()}
     assert set(targets) == {"endpoint/acme-ml-xgboost-hosted/variant/champion",
                             "endpoint/acme-ml-xgboost-hosted/variant/challenger"}
-    for resource_id, target in targets.items():
+    for target in targets.values():
         assert target["MaxCapacity"] == 4
         assert target["RoleARN"]["Fn::Join"][1][-1].endswith("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint")
     assert targets["endpoint/acme-ml-xgboost-hosted/variant/champion"]["MinCapacity"] == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from patterns.dataset_schema import load_schema
 from patterns.streaming_ingestion import PROCESSOR_BUFFER_MIB, prefixes
