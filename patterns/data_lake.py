@@ -105,6 +105,11 @@ class DataLakeStorage(Construct):
         `arn:<AWS::Partition>:s3:::<prefix>-raw-<AWS::AccountId>-<AWS::Region>/<key_pattern>`."""
         return f"{self.bucket_arn(zone)}/{key_pattern}"
 
+    def key_through_s3(self, sid: str, actions: list[str]) -> iam.PolicyStatement:
+        """Use of the lake key, only as S3 makes it on the principal's behalf (kms:ViaService)."""
+        return iam.PolicyStatement(sid=sid, actions=actions, resources=[self.key.key_arn],
+                                   conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}})
+
     @property
     def raw(self) -> s3.Bucket:
         return self.zone("raw")

@@ -127,8 +127,7 @@ class ZoneCrawler(Construct):
             statements=[
                 iam.PolicyStatement(sid="ListTheZone", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]),
                 iam.PolicyStatement(sid="ReadTheZone", actions=["s3:GetObject"], resources=[lake.objects_arn(zone, "*")]),
-                iam.PolicyStatement(sid="DecryptTheZone", actions=["kms:Decrypt"], resources=[lake.key.key_arn],
-                                    conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}),
+                lake.key_through_s3("DecryptTheZone", ["kms:Decrypt"]),
                 iam.PolicyStatement(
                     sid="CatalogTheZone",
                     actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable",
@@ -202,9 +201,7 @@ class CurationJob(Construct):
                 iam.PolicyStatement(sid="ReadRaw", actions=["s3:GetObject"], resources=[read_raw]),
                 iam.PolicyStatement(sid="WriteCurated", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                                     resources=[write_curated]),
-                iam.PolicyStatement(sid="UseTheLakeKeyThroughS3", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                                    resources=[lake.key.key_arn],
-                                    conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}}),
+                lake.key_through_s3("UseTheLakeKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"]),
                 iam.PolicyStatement(
                     sid="ReadAndPartitionTheTables",
                     actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions",

@@ -103,7 +103,7 @@ class StreamingIngestion(Construct):
                                     log_stream_name=purpose, removal_policy=self._removal)
             for purpose in ("DestinationDelivery", "BackupDelivery")
         }
-        role, policy = self._delivery_role(name, key, bucket, bucket_key, table, delivery_log_streams)
+        role, policy = self._delivery_role(name, key, bucket, table, delivery_log_streams)
         self.delivery_stream = self._delivery_stream(name, role, bucket, bucket_key, table, delivery_log_streams)
         # Firehose checks its access when the stream is created: the policy must be attached first.
         self.delivery_stream.node.add_dependency(policy)
@@ -174,7 +174,7 @@ class StreamingIngestion(Construct):
 
     # ------------------------------------------------------------------ delivery
 
-    def _delivery_role(self, name, key, bucket, bucket_key, table, log_streams) -> tuple[iam.Role, iam.ManagedPolicy]:
+    def _delivery_role(self, name, key, bucket, table, log_streams) -> tuple[iam.Role, iam.ManagedPolicy]:
         object_arns = [self._lake.objects_arn(self._zone, f"{top}/*") for top in self._top_level_prefixes()]
         statements = [
             iam.PolicyStatement(
@@ -209,12 +209,7 @@ class StreamingIngestion(Construct):
                 actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
                 resources=object_arns,
             ),
-            iam.PolicyStatement(
-                sid="EncryptWithTheZoneKey",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[bucket_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
-            ),
+            self._lake.key_through_s3("EncryptWithTheZoneKey", ["kms:GenerateDataKey", "kms:Decrypt"]),
             iam.PolicyStatement(
                 sid="WriteDeliveryLogs",
                 actions=["logs:PutLogEvents"],

@@ -10,11 +10,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from patterns.compliance import MIN_REASON_LENGTH, acknowledge, skip_checkov
+from patterns.compliance import NAG_PACKS as PACK_NAMES
 from scripts import gates
 from stacks.app_factory import NAG_PACKS, cdk_json_context
 
 PROFILES = ["sandbox", "prod", "custom"]
-NAG_PACKS_BY_PREFIX = {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321", "Serverless"}
 
 
 def tree_acknowledgements(app: cdk.App) -> set[tuple[str, str]]:
@@ -28,7 +28,7 @@ def tree_acknowledgements(app: cdk.App) -> set[tuple[str, str]]:
         for entry in construct.node.metadata:
             if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
                 found |= {(construct.node.path, rule_id) for rule_id in entry.data
-                          if rule_id.split("::", 1)[0] in NAG_PACKS_BY_PREFIX}
+                          if rule_id.split("::", 1)[0] in PACK_NAMES}
     return found
 
 
