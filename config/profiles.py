@@ -1,7 +1,11 @@
-"""The environment profiles, as plain data, and the one function that turns a profile into Settings.
+"""The environment profiles, as plain data, and the functions that turn a deployment into Settings.
 
-Choose a profile with `cdk synth -c profile=prod`; change single values without editing this file
-with `-c overrides='{"data_lake": {"access_logs_expire_after_days": 30}}'`.
+A deployment is a profile plus overrides, deep-merged onto it. Keep them in one settings file,
+`{"profile": "prod", "overrides": {"streaming": {"shard_count": 2}}}`, that every command reads:
+`cdk synth -c config=FILE` (or `CONFIG=FILE make synth|diff|deploy|destroy`) and the operator
+commands' `--config FILE`. For a one-off change, `-c profile=prod` and
+`-c overrides='{"data_lake": {"access_logs_expire_after_days": 30}}'` work too (overrides given on
+the command line apply on top of the file's).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from config.settings import Settings, SettingsError, deep_merge, parse_settings
@@ -158,8 +163,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         ),
         "network": deep_merge(
             _NETWORK,
-            {"az_count": 2, "extra_interface_endpoints": ["monitoring", "kms", "ecr.api", "ecr.dkr", "states"],
-             "flow_log_retention_days": 365},
+            {"az_count": 2, "flow_log_retention_days": 365},
         ),
         "sagemaker": deep_merge(
             _SAGEMAKER,
@@ -176,23 +180,83 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+DEPLOYMENT_FILE_KEYS = ("profile", "overrides")
+
+
+def _json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SettingsError([f"{what} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"]) \
+            from None
+
+
+def read_deployment_file(config_file: str) -> tuple[str | None, Mapping[str, Any]]:
+    """The profile (None when the file names none) and the overrides of a deployment settings file."""
+    where = f"settings file {config_file}"
+    try:
+        text = Path(config_file).read_text()
+    except OSError as error:
+        raise SettingsError([f"config={json.dumps(config_file)}: cannot read the settings file ({error.strerror})"]) \
+            from None
+    data = _json(text, where)
+    shape = '{"profile": "sandbox" or "prod", "overrides": {...settings...}}'
+    if not isinstance(data, dict):
+        raise SettingsError([f"{where} must hold a JSON object {shape}"])
+    problems = [f"{where}: {json.dumps(key)} is not allowed at the top level: use {shape} (settings go under "
+                "\"overrides\")" for key in data if key not in DEPLOYMENT_FILE_KEYS]
+    profile, overrides = data.get("profile"), data.get("overrides", {})
+    if profile is not None and (not isinstance(profile, str) or profile not in PROFILES):
+        problems.append(f"{where}: profile={json.dumps(profile)} is unknown: allowed profiles are "
+                        f"{', '.join(sorted(PROFILES))}")
+    if not isinstance(overrides, dict):
+        problems.append(f"{where}: overrides={json.dumps(overrides)[:60]} must be a JSON object of settings")
+    if problems:
+        raise SettingsError(problems)
+    return profile, overrides
+
+
+def _overrides(overrides: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
+    if isinstance(overrides, str):
+        overrides = _json(overrides, "overrides")
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, Mapping):
+        raise SettingsError([f"overrides must be a JSON object, got {type(overrides).__name__}"])
+    return overrides
+
+
+def load_deployment(config_file: str | None = None, profile: str | None = None,
+                    overrides: Mapping[str, Any] | str | None = None) -> Settings:
+    """The validated settings of one deployment: a settings file and/or a profile, plus overrides.
+
+    `profile` (e.g. from `--profile` or `-c profile=`) must agree with the file's profile when both
+    name one; without either, the profile is "sandbox". `overrides` (a mapping or JSON text) apply
+    on top of the file's. Raises SettingsError with every problem.
+    """
+    if profile is not None and (not isinstance(profile, str) or not profile):
+        raise SettingsError([f"profile={json.dumps(profile)} is empty: use one of {', '.join(sorted(PROFILES))} "
+                             f"(or leave it out for {DEFAULT_PROFILE})"])
+    file_profile, file_overrides = read_deployment_file(config_file) if config_file else (None, {})
+    if profile and file_profile and profile != file_profile:
+        raise SettingsError([f"profile={json.dumps(profile)} contradicts the settings file {config_file}, which "
+                             f"says profile={json.dumps(file_profile)}: drop one of them"])
+    name = profile or file_profile or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise SettingsError([f"profile={json.dumps(name)} is unknown: allowed profiles are {', '.join(sorted(PROFILES))}"])
+    raw = copy.deepcopy(PROFILES[name])
+    for layer, what in ((file_overrides, f"the settings file {config_file}"), (_overrides(overrides), "-c overrides")):
+        if layer.get("profile", name) != name:
+            raise SettingsError([f"overrides.profile={json.dumps(layer['profile'])} in {what} cannot change the "
+                                 "profile: set \"profile\" in the settings file, or -c profile=... (--profile)"])
+        raw = deep_merge(raw, layer)
+    source = f"profile {name}" + (f", settings file {config_file}" if config_file else "")
+    try:
+        return parse_settings(raw)
+    except SettingsError as error:
+        raise SettingsError(error.problems, source=source) from None
+
+
 def load_settings(profile: str | None = None, overrides: Mapping[str, Any] | str | None = None) -> Settings:
     """Return the validated settings of `profile`, with `overrides` (a mapping or JSON text) applied."""
-    name = profile or DEFAULT_PROFILE
-    if name not in PROFILES:
-        raise SettingsError(
-            [f"profile={name!r} is unknown: allowed profiles are {', '.join(sorted(PROFILES))}"]
-        )
-    raw = copy.deepcopy(PROFILES[name])
-    if isinstance(overrides, str):
-        try:
-            overrides = json.loads(overrides)
-        except json.JSONDecodeError as error:
-            raise SettingsError([f"overrides is not valid JSON: {error}"]) from None
-    if overrides is not None:
-        if not isinstance(overrides, Mapping):
-            raise SettingsError([f"overrides must be a JSON object, got {type(overrides).__name__}"])
-        if overrides.get("profile", name) != name:
-            raise SettingsError(["overrides.profile cannot change the profile: use -c profile=..."])
-        raw = deep_merge(raw, overrides)
-    return parse_settings(raw)
+    return load_deployment(None, profile, overrides)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -24,6 +25,17 @@ class AlertsTopic(Construct):
                  destroy_on_removal: bool) -> None:
         super().__init__(scope, id_)
         self.topic = sns.Topic(self, "Topic", topic_name=name, display_name=name, master_key=key, enforce_ssl=True)
+        # The topic policy replaces SNS's default one, so the alarms of this account must be let in
+        # explicitly, or every alarm action fails with "not authorized to perform: SNS:Publish".
+        self.topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="AllowAlarmsOfThisAccount",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[self.topic.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                        "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+                                                     ":alarm:*"}},
+        ))
         self.dead_letter_queue: sqs.Queue | None = None
         if email is not None:
             self.dead_letter_queue = sqs.Queue(

@@ -1,13 +1,16 @@
-"""QueryWorkgroup: an Athena workgroup that enforces encrypted, cost-capped queries, plus saved queries."""
+"""QueryWorkgroup: an Athena workgroup that enforces encrypted, cost-capped queries, plus saved queries;
+AnalystAccess: the managed policy that lets people query through it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Aws
 from aws_cdk import aws_athena as athena
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.saved_queries import SavedQuery
 
@@ -58,3 +61,58 @@ class QueryWorkgroup(Construct):
                 query_string=query.sql(database, table),
             )
             self.queries[query.name] = named
+
+
+class AnalystAccess(Construct):
+    """A managed policy to attach to the people and tools that query the lake through the workgroup:
+    run and read queries in this workgroup only, read the catalog of the given databases, read the
+    datasets, write results (and UNLOAD training data) where the workgroup puts them, and use the
+    lake key only through S3. Athena makes the S3 and Glue calls with the caller's credentials."""
+
+    def __init__(self, scope: Construct, id_: str, *, name: str, workgroup: QueryWorkgroup, lake: DataLakeStorage,
+                 databases: Sequence[str], readable: Mapping[str, Sequence[str]],
+                 writable: Mapping[str, Sequence[str]] = {}) -> None:
+        """`readable` / `writable`: zone -> key patterns (e.g. {"raw": ["sensor_readings/*"]})."""
+        super().__init__(scope, id_)
+
+        def glue(resource: str) -> str:
+            return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+
+        results = f"{RESULTS_PREFIX}*"
+        read_objects = [lake.objects_arn(zone, key) for zone, keys in readable.items() for key in keys]
+        write_objects = [lake.objects_arn("results", results),
+                         *(lake.objects_arn(zone, key) for zone, keys in writable.items() for key in keys)]
+        tables = [glue(f"table/{database}/*") for database in databases]
+        self.policy = iam.ManagedPolicy(
+            self, "Policy", managed_policy_name=name,
+            description=f"Attach to analysts: queries in workgroup {workgroup.workgroup.name} over the lake",
+            statements=[
+                iam.PolicyStatement(sid="QueryInTheWorkgroup", actions=[
+                    "athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution",
+                    "athena:GetQueryResults", "athena:GetQueryRuntimeStatistics", "athena:ListQueryExecutions",
+                    "athena:GetWorkGroup", "athena:GetNamedQuery", "athena:BatchGetNamedQuery",
+                    "athena:ListNamedQueries"],
+                    resources=[f"arn:{Aws.PARTITION}:athena:{Aws.REGION}:{Aws.ACCOUNT_ID}:workgroup/"
+                               f"{workgroup.workgroup.name}"]),
+                iam.PolicyStatement(sid="ReadTheCatalog", actions=[
+                    "glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
+                    "glue:GetPartitions", "glue:BatchGetPartition"],
+                    resources=[glue("catalog"), *(glue(f"database/{d}") for d in databases), *tables]),
+                iam.PolicyStatement(sid="ListTheZones", actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                                    resources=[lake.bucket_arn(zone) for zone in
+                                               dict.fromkeys([*readable, *writable, "results"])]),
+                iam.PolicyStatement(sid="ReadTheDatasets", actions=["s3:GetObject"], resources=read_objects),
+                iam.PolicyStatement(sid="WriteResults", actions=["s3:GetObject", "s3:PutObject",
+                                                                  "s3:AbortMultipartUpload"],
+                                    resources=write_objects),
+                lake.key_through_s3("UseTheLakeKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"]),
+            ],
+        )
+        acknowledge(
+            self.policy,
+            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, arn)}]"
+             for arn in dict.fromkeys([*tables, *read_objects, *write_objects])],
+            "Queries read whatever files the tables they name hold and write result files Athena names "
+            "at run time, so object access is per dataset and result prefix, and catalog access per "
+            "database of this lake; nothing else in the account.",
+        )

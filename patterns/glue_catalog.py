@@ -3,7 +3,8 @@
 - GlueSecurity: the catalog key, the Glue security configuration (S3, CloudWatch Logs and job
   bookmarks encrypted with KMS) and, optionally, account-wide Data Catalog encryption.
 - ZoneCrawler: a least-privilege crawler over one lake zone, recrawling new folders only.
-- CurationJob: the raw -> curated PySpark job (etl/raw_to_curated.py) with job bookmarks.
+- CurationJob: the raw -> curated PySpark job (etl/raw_to_curated.py) with job bookmarks; it reads
+  the raw dataset by S3 path (its table's partitions exist only through Athena's projection).
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ class ZoneCrawler(Construct):
             recrawl_policy=glue.CfnCrawler.RecrawlPolicyProperty(recrawl_behavior="CRAWL_NEW_FOLDERS_ONLY"),
             schema_change_policy=glue.CfnCrawler.SchemaChangePolicyProperty(update_behavior="LOG",
                                                                            delete_behavior="LOG"),
-            crawler_security_configuration=security.configuration.name,
+            # The Ref (the name) makes CloudFormation create the configuration first.
+            crawler_security_configuration=security.configuration.ref,
             configuration=json.dumps({"Version": 1.0, "Grouping": {"TableGroupingPolicy": "CombineCompatibleSchemas"},
                                       "CrawlerOutput": {"Partitions": {"AddOrUpdateBehavior": "InheritFromTable"}}}),
         )
@@ -202,12 +204,8 @@ class CurationJob(Construct):
                 iam.PolicyStatement(sid="WriteCurated", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                                     resources=[write_curated]),
                 lake.key_through_s3("UseTheLakeKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"]),
-                iam.PolicyStatement(
-                    sid="ReadAndPartitionTheTables",
-                    actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions",
-                             "glue:BatchGetPartition", "glue:BatchCreatePartition", "glue:CreatePartition"],
-                    resources=[glue_arn("catalog"), *raw_table.arns()[1:], *curated_table.arns()[1:]],
-                ),
+                # No catalog grants: the job reads and writes by S3 path and both tables get their
+                # partitions from projection, so it never reads or adds a partition.
                 iam.PolicyStatement(sid="ReadTheSecurityConfiguration", actions=["glue:GetSecurityConfiguration"],
                                     resources=["*"]),
                 iam.PolicyStatement(sid="PublishJobMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
@@ -240,13 +238,14 @@ class CurationJob(Construct):
             timeout=timeout_minutes,
             max_retries=1,
             execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
-            security_configuration=security.configuration.name,
+            security_configuration=security.configuration.ref,  # Ref: created first
             default_arguments={
                 "--job-bookmark-option": "job-bookmark-enable",
                 "--enable-metrics": "true",
                 "--enable-continuous-cloudwatch-log": "true",
-                "--raw_database": raw_table.database_name,
-                "--raw_table": raw_table.table_name,
+                # By path, not through the catalog: Glue ETL ignores partition projection, the raw
+                # table's only source of partitions, and would read nothing.
+                "--raw_path": raw_table.location,
                 "--curated_path": curated_table.location,
             },
         )

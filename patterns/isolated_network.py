@@ -1,26 +1,31 @@
 """IsolatedNetwork: a VPC with no path to the internet, reachable AWS APIs through VPC endpoints.
 
 Isolated subnets only (no internet gateway, no NAT), an S3 gateway endpoint whose policy names the
-lake's buckets, interface endpoints with private DNS, and flow logs to an encrypted log group.
-Workloads (training jobs, models, notebooks) use `workload_security_group`; the interface
-endpoints accept HTTPS only from it.
+lake's buckets (and any model artifact the app is configured to read), interface endpoints with
+private DNS for the consumers that need them, and flow logs to an encrypted log group.
+
+Workloads (training jobs, models, notebooks) use `workload_security_group`. It sends HTTPS only to
+S3 (the region's managed prefix list, looked up at deploy time) and to the interface endpoints'
+security group, and talks to itself (distributed training); the endpoints accept HTTPS only from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from aws_cdk import Aws
+from aws_cdk import Aws, CustomResource, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from config.settings import REQUIRED_INTERFACE_ENDPOINTS, SUBNET_PREFIX_LENGTH
+from config.settings import SUBNET_PREFIX_LENGTH
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
-from patterns.log_groups import encrypted_log_group
-from patterns.roles import service_role
+from patterns.log_groups import encrypted_log_group, log_group_arn, log_stream_arn
+from patterns.roles import depend_on_policy_only, service_role
 
 INTERFACE_ENDPOINT_SERVICES = {
     "sagemaker.api": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
@@ -37,6 +42,8 @@ INTERFACE_ENDPOINT_SERVICES = {
     "kinesis-streams": ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
 }
 HTTPS = ec2.Port.tcp(443)
+PREFIX_LIST_LOOKUP_SOURCE = Path(__file__).resolve().parent.parent / "lambda" / "prefix_list_lookup"
+LOOKUP_RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 def _endpoint_id(service: str) -> str:
@@ -44,8 +51,15 @@ def _endpoint_id(service: str) -> str:
 
 
 class IsolatedNetwork(Construct):
-    def __init__(self, scope: Construct, id_: str, *, az_count: int, cidr: str, extra_interface_endpoints: Sequence[str],
-                 lake: DataLakeStorage, key: kms.IKey, flow_log_retention_days: int, destroy_on_removal: bool) -> None:
+    """`interface_endpoints` maps each interface endpoint to create to the consumers that need it
+    (documentation only: an endpoint with no consumer costs ~$7.30 per AZ per month for nothing).
+    `readable_objects` are S3 object ARNs outside the lake that workloads may read through the
+    gateway endpoint (for example a model artifact)."""
+
+    def __init__(self, scope: Construct, id_: str, *, name: str, az_count: int, cidr: str,
+                 interface_endpoints: Mapping[str, Sequence[str]], lake: DataLakeStorage,
+                 readable_objects: Sequence[str] = (), key: kms.IKey, flow_log_retention_days: int,
+                 destroy_on_removal: bool) -> None:
         super().__init__(scope, id_)
         self.vpc = ec2.Vpc(
             self,
@@ -59,7 +73,7 @@ class IsolatedNetwork(Construct):
             enable_dns_support=True,
         )
         self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        self._flow_logs(key, flow_log_retention_days, destroy_on_removal)
+        self._flow_logs(f"/aws/vpc-flow-logs/{name}", key, flow_log_retention_days, destroy_on_removal)
 
         self.workload_security_group = ec2.SecurityGroup(
             self, "WorkloadSecurityGroup", vpc=self.vpc, allow_all_outbound=False,
@@ -90,16 +104,21 @@ class IsolatedNetwork(Construct):
                      "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
             resources=[arn for zone in lake.buckets for arn in (lake.bucket_arn(zone), lake.objects_arn(zone, "*"))],
         ))
-        # The gateway endpoint is reached through the S3 prefix list of the route table; without an
-        # internet gateway or NAT, no other destination is routable, so this rule opens only S3.
-        self.workload_security_group.add_egress_rule(ec2.Peer.any_ipv4(), HTTPS,
-                                                     "S3 through the gateway endpoint (the only route)")
-        if "ecr.dkr" in extra_interface_endpoints:
+        if readable_objects:
+            self.s3_endpoint.add_to_policy(iam.PolicyStatement(
+                sid="ConfiguredModelArtifacts", principals=[iam.AnyPrincipal()], actions=["s3:GetObject"],
+                resources=list(readable_objects)))
+        if "ecr.dkr" in interface_endpoints:
             # Image layers are served from an AWS-owned bucket through the same gateway endpoint.
             self.s3_endpoint.add_to_policy(iam.PolicyStatement(
                 sid="EcrImageLayers", principals=[iam.AnyPrincipal()], actions=["s3:GetObject"],
                 resources=[f"arn:{Aws.PARTITION}:s3:::prod-{Aws.REGION}-starport-layer-bucket/*"]))
+        self.s3_prefix_list_id = self._s3_prefix_list(name, key, flow_log_retention_days, destroy_on_removal)
+        self.workload_security_group.add_egress_rule(ec2.Peer.prefix_list(self.s3_prefix_list_id), HTTPS,
+                                                     "S3 through the gateway endpoint")
 
+        self.interface_endpoint_consumers = {service: tuple(consumers)
+                                             for service, consumers in sorted(interface_endpoints.items())}
         self.interface_endpoints = {
             service: self.vpc.add_interface_endpoint(
                 _endpoint_id(service),
@@ -109,20 +128,25 @@ class IsolatedNetwork(Construct):
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
                 open=False,  # the security group above decides who may connect
             )
-            for service in (*REQUIRED_INTERFACE_ENDPOINTS, *extra_interface_endpoints)
+            for service in self.interface_endpoint_consumers
         }
+        for service, endpoint in self.interface_endpoints.items():
+            # Read by the idle-cost report, so every paid endpoint names who needs it.
+            endpoint.node.default_child.add_metadata("ConsumedBy", list(self.interface_endpoint_consumers[service]))
 
-    def _flow_logs(self, key: kms.IKey, retention_days: int, destroy_on_removal: bool) -> None:
-        log_group = encrypted_log_group(self, "FlowLogs", name=None, key=key, retention_days=retention_days,
+    def _flow_logs(self, name: str, key: kms.IKey, retention_days: int, destroy_on_removal: bool) -> None:
+        log_group = encrypted_log_group(self, "FlowLogs", name=name, key=key, retention_days=retention_days,
                                         destroy_on_removal=destroy_on_removal)
+        streams = log_stream_arn(name)
         role, policy = service_role(
             self,
             "FlowLogs",
             service="vpc-flow-logs.amazonaws.com",
             description="VPC flow logs: deliver to their own log group only",
-            statements=[iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                resources=[log_group.log_group_arn, f"{log_group.log_group_arn}:log-stream:*"])],
+            statements=[
+                iam.PolicyStatement(actions=["logs:DescribeLogStreams"], resources=[log_group_arn(name)]),
+                iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[streams]),
+            ],
             trust_conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
         )
         self.flow_log = ec2.FlowLog(
@@ -133,8 +157,62 @@ class IsolatedNetwork(Construct):
         self.flow_log.node.add_dependency(policy)
         acknowledge(
             policy,
-            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, f'{log_group.log_group_arn}:log-stream:*')}]"],
+            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, streams)}]"],
             "The flow-logs service names one log stream per network interface at run time; the grant "
             "covers the streams of this VPC's own flow-log group only.",
         )
         self.flow_log_group, self.flow_log_policy = log_group, policy
+
+    def _s3_prefix_list(self, name: str, key: kms.IKey, retention_days: int, destroy_on_removal: bool) -> str:
+        """The region's S3 prefix-list ID, from a small custom resource (no lookup at synth time)."""
+        function_name = f"{name}-prefix-list-lookup"
+        log_group_name = f"/aws/lambda/{function_name}"
+        log_group = encrypted_log_group(self, "PrefixListLookupLogs", name=log_group_name, key=key,
+                                        retention_days=retention_days, destroy_on_removal=destroy_on_removal)
+        streams = log_stream_arn(log_group_name)
+        role, policy = service_role(
+            self, "PrefixListLookup", service="lambda.amazonaws.com",
+            description=f"{function_name}: read managed prefix lists, write its own logs",
+            statements=[
+                iam.PolicyStatement(actions=["ec2:DescribeManagedPrefixLists"], resources=["*"]),
+                iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[streams]),
+                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
+            ],
+        )
+        function = lambda_.Function(
+            self, "PrefixListLookup", function_name=function_name,
+            description="Custom resource: the ID of the region's S3 managed prefix list",
+            runtime=LOOKUP_RUNTIME, architecture=lambda_.Architecture.ARM_64, handler="handler.handler",
+            code=lambda_.Code.from_asset(str(PREFIX_LIST_LOOKUP_SOURCE),
+                                         exclude=["tests", "__pycache__", "*.pyc", ".pytest_cache"]),
+            memory_size=128, timeout=Duration.minutes(1), reserved_concurrent_executions=1,
+            tracing=lambda_.Tracing.ACTIVE, role=role.without_policy_updates(), log_group=log_group,
+        )
+        depend_on_policy_only(function, policy)
+        acknowledge(
+            policy,
+            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, streams)}]", "AwsSolutions-IAM5[Resource::*]"],
+            "DescribeManagedPrefixLists and the X-Ray actions support no resource-level permissions "
+            "(the function only reads); Lambda names its log streams at run time, so the log grant "
+            "covers the streams of this function's own log group only.",
+        )
+        acknowledge(
+            function,
+            ["HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC", "PCI.DSS.321-LambdaInsideVPC"],
+            "It reads the EC2 API once per deploy to configure the isolated VPC, which by design has no "
+            "route to the EC2 API; it handles no data.",
+            checkov=["CKV_AWS_117"],
+        )
+        acknowledge(
+            function,
+            ["HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ", "Serverless-LambdaDLQ"],
+            "Invoked only by CloudFormation for this one resource; the handler reports every outcome, "
+            "errors included, to CloudFormation, which fails and rolls back the deploy. A dead-letter "
+            "queue would hold a stale deploy request nobody can replay.",
+            checkov=["CKV_AWS_116"],
+        )
+        lookup = CustomResource(
+            self, "S3PrefixList", service_token=function.function_arn, resource_type="Custom::PrefixListLookup",
+            properties={"PrefixListName": f"com.amazonaws.{Aws.REGION}.s3"},
+        )
+        return lookup.get_att_string("PrefixListId")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import Aws
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -33,3 +34,17 @@ def encrypted_log_group(
         encryption_key=key,
         removal_policy=removal_policy(destroy_on_removal),
     )
+
+
+def log_group_arn(log_group_name: str) -> str:
+    """ARN of a log group as IAM matches group-level actions (DescribeLogStreams): no trailing `:*`."""
+    return f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{log_group_name}"
+
+
+def log_stream_arn(log_group_name: str, log_stream_name: str = "*") -> str:
+    """ARN of streams of a log group, built from its name.
+
+    Not `f"{group.log_group_arn}:log-stream:..."`: GetAtt LogGroup.Arn already ends in `:*`, so
+    that form reads `log-group:NAME:*:log-stream:...` and matches no stream at all.
+    """
+    return f"{log_group_arn(log_group_name)}:log-stream:{log_stream_name}"

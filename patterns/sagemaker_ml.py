@@ -38,8 +38,17 @@ IMAGE_MAP = Path(__file__).resolve().parent / "xgboost_images.json"
 MODELS_PREFIX = "models/"
 CHECKPOINTS_PREFIX = "checkpoints/"
 DATA_CAPTURE_PREFIX = "data-capture/"
+# SageMaker names: 1..63 letters, digits and hyphens. A run is named "<stem>-<UUID>" (36 characters).
+SAGEMAKER_NAME_MAX = 63
+UUID_LENGTH = 36
+ENDPOINT_POLL = Duration.minutes(1)
 # Errors worth a retry: throttling and SageMaker's transient internal errors.
 TRANSIENT_ERRORS = ["SageMaker.AmazonSageMakerException", "ThrottlingException", "States.Timeout"]
+
+
+def run_name_stem(pipeline_name: str) -> str:
+    """The part of every run's SageMaker names before the UUID, cut so the whole fits 63 characters."""
+    return pipeline_name[: SAGEMAKER_NAME_MAX - UUID_LENGTH - 1].rstrip("-")
 
 
 class XgboostImage(Construct):
@@ -57,9 +66,13 @@ class SageMakerExecution(Construct):
     logs and metrics. Nothing else in the lake."""
 
     def __init__(self, scope: Construct, id_: str, *, name_prefix: str, lake: DataLakeStorage, ml_key: kms.IKey,
-                 training_data_prefix: str, vpc: ec2.IVpc, deny_jobs_outside_vpc: bool) -> None:
+                 training_data_prefix: str, vpc: ec2.IVpc, deny_jobs_outside_vpc: bool,
+                 model_artifacts: Sequence[str] = ()) -> None:
+        """`model_artifacts`: ARNs of model.tar.gz objects the hosted models load from outside the
+        curated `models/` prefix (the network's S3 endpoint policy must allow them too)."""
         super().__init__(scope, id_)
         readable = [lake.objects_arn("curated", f"{training_data_prefix}*"), lake.objects_arn("curated", f"{MODELS_PREFIX}*")]
+        configured = [arn for arn in model_artifacts if arn not in readable]
         writable = [lake.objects_arn("curated", f"{MODELS_PREFIX}*"), lake.objects_arn("curated", f"{CHECKPOINTS_PREFIX}*"),
                     lake.objects_arn("raw", f"{DATA_CAPTURE_PREFIX}*")]
         sagemaker_logs = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/*"
@@ -75,13 +88,20 @@ class SageMakerExecution(Construct):
                                                                               f"{MODELS_PREFIX}*",
                                                                               f"{CHECKPOINTS_PREFIX}*"]}}),
                 iam.PolicyStatement(sid="ReadTrainingDataAndModels", actions=["s3:GetObject"], resources=readable),
+                *([iam.PolicyStatement(sid="ReadConfiguredModelArtifacts", actions=["s3:GetObject"],
+                                       resources=configured)] if configured else []),
                 iam.PolicyStatement(sid="WriteModelsCheckpointsAndCapture", actions=["s3:PutObject", "s3:GetObject",
                                                                                      "s3:AbortMultipartUpload"],
                                     resources=writable),
                 lake.key_through_s3("UseTheLakeKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"]),
                 iam.PolicyStatement(sid="EncryptVolumesWithTheMlKey",
-                                    actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
+                                    actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                                     resources=[ml_key.key_arn]),
+                # Training volumes are EBS volumes SageMaker attaches for the job: it creates a
+                # grant on the ML key for them, with this role's credentials.
+                iam.PolicyStatement(sid="GrantTheMlKeyToVolumes", actions=["kms:CreateGrant"],
+                                    resources=[ml_key.key_arn],
+                                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
                 iam.PolicyStatement(
                     sid="ManageJobNetworkInterfaces",
                     actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
@@ -113,6 +133,9 @@ class SageMakerExecution(Construct):
         )
         self.guard: iam.ManagedPolicy | None = None
         if deny_jobs_outside_vpc:
+            # Only actions whose requests carry sagemaker:VpcSubnets (Service Authorization
+            # Reference). CreateTransformJob never does, so a Null test would deny every transform
+            # job; a transform job runs in the VPC of its model, and CreateModel is guarded.
             self.guard = iam.ManagedPolicy(
                 self,
                 "VpcOnlyGuard",
@@ -122,7 +145,7 @@ class SageMakerExecution(Construct):
                     effect=iam.Effect.DENY,
                     actions=["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
                              "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel",
-                             "sagemaker:CreateNotebookInstance", "sagemaker:CreateTransformJob"],
+                             "sagemaker:CreateNotebookInstance"],
                     resources=["*"],
                     conditions={"Null": {"sagemaker:VpcSubnets": "true"}},
                 )],
@@ -137,18 +160,21 @@ class TrainingPipeline(Construct):
     """Step Functions: train (XGBoost, in the VPC, isolated, encrypted) -> create model ->
     endpoint config (KMS, data capture) -> create the endpoint, or update it if it exists."""
 
-    def __init__(self, scope: Construct, id_: str, *, name: str, settings: SageMakerSettings, lake: DataLakeStorage,
-                 ml_key: kms.IKey, execution: SageMakerExecution, image: XgboostImage,
+    def __init__(self, scope: Construct, id_: str, *, name: str, endpoint_name: str, settings: SageMakerSettings,
+                 lake: DataLakeStorage, ml_key: kms.IKey, execution: SageMakerExecution, image: XgboostImage,
                  security_group: ec2.ISecurityGroup, subnets: Sequence[ec2.ISubnet], log_retention_days: int,
                  destroy_on_removal: bool) -> None:
+        """`endpoint_name`: the endpoint every run deploys to (created on the first run, then
+        updated); it lives outside CloudFormation, so delete it before tearing the stack down."""
         super().__init__(scope, id_)
-        self.endpoint_name = f"{name}-endpoint"
+        self.endpoint_name = endpoint_name
+        self.run_name_stem = run_name_stem(name)
         curated = f"s3://{lake.curated.bucket_name}"
         network = vpc_config(security_group, subnets)
         variant = settings.endpoint_variants[0]
 
         self.training_parameters: dict[str, Any] = {
-            "TrainingJobName.$": "States.Format('{}-{}', $$.Execution.Name, 'train')",
+            "TrainingJobName.$": "$.run.name",
             "AlgorithmSpecification": {"TrainingImage": image.uri, "TrainingInputMode": settings.training_input_mode},
             "RoleArn": execution.role.role_arn,
             "HyperParameters": dict(settings.xgboost_hyperparameters),
@@ -173,41 +199,81 @@ class TrainingPipeline(Construct):
             self.training_parameters["CheckpointConfig"] = {"S3Uri": f"{curated}/{CHECKPOINTS_PREFIX}"}
 
         fail = sfn.Fail(self, "Failed", cause_path="$.error.Cause", error_path="$.error.Error")
+        # One generated name for the run's training job, model and endpoint config: execution names
+        # may hold "_" and run to 80 characters, SageMaker names may not.
+        name_run = sfn.Pass(self, "NameTheRun", result_path="$.run", parameters={
+            "name.$": f"States.Format('{self.run_name_stem}-{{}}', States.UUID())"})
         train = self._task("Train", "sagemaker:createTrainingJob.sync", self.training_parameters, "$.training", fail)
         create_model = self._task("CreateModel", "sagemaker:createModel", {
-            "ModelName.$": "$$.Execution.Name",
+            "ModelName.$": "$.run.name",
             "ExecutionRoleArn": execution.role.role_arn,
             "PrimaryContainer": {"Image": image.uri, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"},
             "VpcConfig": network,
             "EnableNetworkIsolation": True,
         }, "$.model", fail)
         create_config = self._task("CreateEndpointConfig", "sagemaker:createEndpointConfig", {
-            "EndpointConfigName.$": "$$.Execution.Name",
+            "EndpointConfigName.$": "$.run.name",
             "KmsKeyId": ml_key.key_arn,
-            "ProductionVariants": [{"VariantName": variant.name, "ModelName.$": "$$.Execution.Name",
+            "ProductionVariants": [{"VariantName": variant.name, "ModelName.$": "$.run.name",
                                     "InstanceType": variant.instance_type,
                                     "InitialInstanceCount": variant.initial_instance_count,
                                     "InitialVariantWeight": 1}],
             **data_capture(settings, lake),
         }, "$.endpointConfig", fail)
-        describe = sfn.CustomState(self, "FindEndpoint", state_json={
-            "Type": "Task", "Resource": f"arn:{Aws.PARTITION}:states:::aws-sdk:sagemaker:describeEndpoint",
-            "Parameters": {"EndpointName": self.endpoint_name}, "ResultPath": "$.existing",
-            "ResultSelector": {"status.$": "$.EndpointStatus"},
-        })
-        endpoint_parameters = {"EndpointName": self.endpoint_name, "EndpointConfigName.$": "$$.Execution.Name"}
+        endpoint_parameters = {"EndpointName": self.endpoint_name, "EndpointConfigName.$": "$.run.name"}
         create_endpoint = self._task("CreateEndpoint", "sagemaker:createEndpoint", endpoint_parameters, "$.endpoint",
                                      fail)
         update_endpoint = self._task("UpdateEndpoint", "sagemaker:updateEndpoint", endpoint_parameters, "$.endpoint",
                                      fail)
-        # No endpoint yet (or any other describe failure): create it; a real problem then fails
-        # CreateEndpoint with its own cause.
-        describe.add_catch(create_endpoint, errors=["States.TaskFailed"], result_path="$.existing")
-        definition = train.next(create_model).next(create_config).next(describe).next(update_endpoint)
+        delete_failed = self._task("DeleteFailedEndpoint", "sagemaker:deleteEndpoint",
+                                   {"EndpointName": self.endpoint_name}, "$.deleted", fail)
+
+        def describe(id_: str) -> sfn.CustomState:
+            return sfn.CustomState(self, id_, state_json={
+                "Type": "Task", "Resource": f"arn:{Aws.PARTITION}:states:::aws-sdk:sagemaker:describeEndpoint",
+                "Parameters": {"EndpointName": self.endpoint_name}, "ResultPath": "$.existing",
+                "ResultSelector": {"status.$": "$.EndpointStatus", "config.$": "$.EndpointConfigName"},
+                "Retry": [{"ErrorEquals": ["ThrottlingException", "SageMaker.ThrottlingException"],
+                           "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
+            })
+
+        status = "$.existing.status"
+        # Before deploying: no endpoint -> create it; InService -> update it; Failed -> delete and
+        # recreate (a Failed endpoint cannot be updated); anything else (Creating, Updating,
+        # SystemUpdating, RollingBack, Deleting) -> wait until it settles, then look again.
+        find = describe("FindEndpoint")
+        find.add_catch(create_endpoint, errors=["States.TaskFailed"], result_path="$.existing")
+        settle = sfn.Wait(self, "WaitForTheEndpointToSettle", time=sfn.WaitTime.duration(ENDPOINT_POLL))
+        settle.next(find)
+        find.next(sfn.Choice(self, "WhatToDeploy")
+                  .when(sfn.Condition.string_equals(status, "InService"), update_endpoint)
+                  .when(sfn.Condition.string_equals(status, "Failed"), delete_failed)
+                  .otherwise(settle))
+        delete_failed.next(settle)
+        # After deploying: the run succeeds only when the endpoint serves this run's config.
+        wait = sfn.Wait(self, "WaitForTheEndpoint", time=sfn.WaitTime.duration(ENDPOINT_POLL))
+        poll = describe("PollEndpoint")
+        poll.add_catch(fail, errors=["States.ALL"], result_path="$.error")
+        rolled_back = sfn.Fail(self, "EndpointRolledBack", error="EndpointRolledBack",
+                               cause="The endpoint is InService with its previous configuration: the update "
+                                     "failed and SageMaker rolled it back (see DescribeEndpoint FailureReason).")
+        failed = sfn.Fail(self, "EndpointFailed", error="EndpointFailed",
+                          cause="The endpoint failed to deploy (see DescribeEndpoint FailureReason).")
+        wait.next(poll).next(sfn.Choice(self, "IsTheEndpointReady")
+                             .when(sfn.Condition.and_(sfn.Condition.string_equals(status, "InService"),
+                                                      sfn.Condition.string_equals_json_path("$.existing.config",
+                                                                                            "$.run.name")),
+                                   sfn.Succeed(self, "EndpointInService"))
+                             .when(sfn.Condition.string_equals(status, "InService"), rolled_back)
+                             .when(sfn.Condition.string_equals(status, "Failed"), failed)
+                             .otherwise(wait))
+        create_endpoint.next(wait)
+        update_endpoint.next(wait)
+        definition = name_run.next(train).next(create_model).next(create_config).next(find)
 
         log_group = encrypted_log_group(self, "Logs", name=f"/aws/vendedlogs/states/{name}", key=ml_key,
                                         retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
-        self.role, policy = self._role(name, execution, log_group)
+        self.role, policy = self._role(name, execution, ml_key, lake.key)
         self.state_machine = sfn.StateMachine(
             self, "StateMachine", state_machine_name=name,
             definition_body=sfn.DefinitionBody.from_chainable(definition),
@@ -233,12 +299,15 @@ class TrainingPipeline(Construct):
         state.add_catch(fail, errors=["States.ALL"], result_path="$.error")
         return state
 
-    def _role(self, name: str, execution: SageMakerExecution, log_group) -> tuple[iam.Role, iam.ManagedPolicy]:
+    def _role(self, name: str, execution: SageMakerExecution, ml_key: kms.IKey,
+              lake_key: kms.IKey) -> tuple[iam.Role, iam.ManagedPolicy]:
         def arn(resource: str) -> str:
             return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
 
-        sagemaker_resources = [arn("training-job/*"), arn("model/*"), arn("endpoint-config/*"),
+        runs = f"{self.run_name_stem}-*"
+        sagemaker_resources = [arn(f"training-job/{runs}"), arn(f"model/{runs}"), arn(f"endpoint-config/{runs}"),
                                arn(f"endpoint/{self.endpoint_name}")]
+        via_sagemaker = {"kms:ViaService": f"sagemaker.{Aws.REGION}.amazonaws.com"}
         events_rule = (f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/"
                        "StepFunctionsGetEventsForSageMakerTrainingJobsRule")
         role, policy = service_role(
@@ -248,8 +317,21 @@ class TrainingPipeline(Construct):
                 iam.PolicyStatement(sid="RunSageMakerSteps", actions=[
                     "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
                     "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpoint",
-                    "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:AddTags"],
+                    "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint",
+                    "sagemaker:AddTags"],
                     resources=sagemaker_resources),
+                # The ML key encrypts the endpoint's volumes: SageMaker checks the key named in the
+                # endpoint config and, on CreateEndpoint/UpdateEndpoint, creates grants on it with
+                # the caller's credentials (CreateEndpointConfig API reference: "The KMS key policy
+                # must grant permission to the IAM role that you specify in your CreateEndpoint,
+                # UpdateEndpoint requests"). The lake key is only named (data capture) and checked.
+                iam.PolicyStatement(sid="DescribeTheKeysThroughSageMaker", actions=["kms:DescribeKey"],
+                                    resources=[ml_key.key_arn, lake_key.key_arn],
+                                    conditions={"StringEquals": via_sagemaker}),
+                iam.PolicyStatement(sid="GrantTheMlKeyToEndpointVolumes", actions=["kms:CreateGrant"],
+                                    resources=[ml_key.key_arn],
+                                    conditions={"StringEquals": via_sagemaker,
+                                                "Bool": {"kms:GrantIsForAWSResource": "true"}}),
                 iam.PolicyStatement(sid="PassTheExecutionRole", actions=["iam:PassRole"],
                                     resources=[execution.role.role_arn],
                                     conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
@@ -267,8 +349,8 @@ class TrainingPipeline(Construct):
             policy,
             [f"AwsSolutions-IAM5[Resource::{finding_reference(self, r)}]" for r in sagemaker_resources[:3]]
             + ["AwsSolutions-IAM5[Resource::*]"],
-            "Each execution creates a training job, model and endpoint config named after the "
-            "execution, so those grants are per resource type in this account and region (the "
+            "Each execution creates a training job, model and endpoint config named with a UUID "
+            "generated at run time, so those grants cover this pipeline's name stem only (the "
             "endpoint is named exactly); CloudWatch Logs delivery and X-Ray actions support no "
             "resource-level permissions.",
         )
@@ -383,12 +465,23 @@ class RealtimeEndpoint(Construct):
 class PrivateNotebook(Construct):
     def __init__(self, scope: Construct, id_: str, *, name: str, instance_type: str, ml_key: kms.IKey,
                  lake: DataLakeStorage, security_group: ec2.ISecurityGroup, subnet: ec2.ISubnet,
-                 pipeline: TrainingPipeline, destroy_on_removal: bool) -> None:
+                 pipeline: TrainingPipeline, hosted_endpoint: str | None = None, destroy_on_removal: bool) -> None:
         super().__init__(scope, id_)
+
+        def sagemaker_arn(resource: str) -> str:
+            return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+
+        endpoints = [sagemaker_arn(f"endpoint/{e}") for e in (pipeline.endpoint_name, hosted_endpoint) if e]
+        runs = [sagemaker_arn(f"{kind}/{pipeline.run_name_stem}-*") for kind in ("training-job", "model",
+                                                                                  "endpoint-config")]
         self.role, policy = service_role(
             self, "Notebook", service="sagemaker.amazonaws.com",
-            description=f"{name}: explore the curated zone and start the training pipeline",
+            description=f"{name}: explore the curated zone, run the training pipeline, invoke its endpoints",
             statements=[
+                iam.PolicyStatement(sid="InvokeTheEndpoints", actions=["sagemaker:InvokeEndpoint"], resources=endpoints),
+                iam.PolicyStatement(sid="FollowThePipelineRuns", actions=[
+                    "sagemaker:DescribeTrainingJob", "sagemaker:DescribeModel", "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DescribeEndpoint"], resources=[*runs, *endpoints]),
                 iam.PolicyStatement(sid="ListTheCuratedZone", actions=["s3:ListBucket"],
                                     resources=[lake.bucket_arn("curated")]),
                 iam.PolicyStatement(sid="ReadTheCuratedZone", actions=["s3:GetObject"],
@@ -404,9 +497,11 @@ class PrivateNotebook(Construct):
             policy,
             [f"AwsSolutions-IAM5[Resource::{finding_reference(self, lake.objects_arn('curated', '*'))}]",
              f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-             f"{finding_reference(self, pipeline.state_machine.state_machine_name)}:*]"],
+             f"{finding_reference(self, pipeline.state_machine.state_machine_name)}:*]",
+             *(f"AwsSolutions-IAM5[Resource::{finding_reference(self, arn)}]" for arn in runs)],
             "A notebook explores the whole curated zone read-only, and follows the executions of the "
-            "training pipeline, whose names are chosen at start time.",
+            "training pipeline and the jobs, models and configs they create, whose names are chosen "
+            "at start time.",
         )
         self.instance = sagemaker.CfnNotebookInstance(
             self, "Instance", notebook_instance_name=name, instance_type=instance_type, role_arn=self.role.role_arn,

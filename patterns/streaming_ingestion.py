@@ -27,7 +27,7 @@ from patterns.data_lake import DataLakeStorage
 from patterns.dataset_schema import DatasetSchema
 from patterns.dataset_table import DatasetTable
 from patterns.keys import removal_policy
-from patterns.log_groups import encrypted_log_group
+from patterns.log_groups import encrypted_log_group, log_stream_arn
 from patterns.roles import depend_on_policy_only, service_role
 
 DAY_PARTITIONS = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
@@ -96,8 +96,22 @@ class StreamingIngestion(Construct):
             "record are ours to control, and the same key encrypts the stream's logs and alerts. "
             "The rule only prefers aws/kinesis to save the $1/month key fee.",
         )
+        self.producer_policy = iam.ManagedPolicy(
+            self, "ProducerPolicy", managed_policy_name=f"{name}-producer",
+            description=f"Attach to producers of {name}: put records into the stream, nothing else",
+            statements=[
+                iam.PolicyStatement(sid="PutRecords", actions=["kinesis:PutRecord", "kinesis:PutRecords",
+                                                               "kinesis:DescribeStreamSummary", "kinesis:ListShards"],
+                                    resources=[self.stream.stream_arn]),
+                # Kinesis encrypts each record with the stream key on the producer's behalf.
+                iam.PolicyStatement(sid="EncryptThroughKinesis", actions=["kms:GenerateDataKey"],
+                                    resources=[key.key_arn],
+                                    conditions={"StringEquals": {"kms:ViaService": f"kinesis.{Aws.REGION}.amazonaws.com"}}),
+            ],
+        )
         self.transform = self._transform_function(name, key)
-        self.delivery_log_group = self._log_group("DeliveryLogs", f"/aws/kinesisfirehose/{name}", key)
+        self.delivery_log_group_name = f"/aws/kinesisfirehose/{name}"
+        self.delivery_log_group = self._log_group("DeliveryLogs", self.delivery_log_group_name, key)
         delivery_log_streams = {
             purpose: logs.LogStream(self, f"{purpose}LogStream", log_group=self.delivery_log_group,
                                     log_stream_name=purpose, removal_policy=self._removal)
@@ -117,8 +131,9 @@ class StreamingIngestion(Construct):
 
     def _transform_function(self, name: str, key: kms.IKey) -> lambda_.Function:
         function_name = f"{name}-transform"
-        log_group = self._log_group("TransformLogs", f"/aws/lambda/{function_name}", key)
-        log_streams = f"{log_group.log_group_arn}:log-stream:*"
+        log_group_name = f"/aws/lambda/{function_name}"
+        log_group = self._log_group("TransformLogs", log_group_name, key)
+        log_streams = log_stream_arn(log_group_name)
         role, policy = service_role(
             self,
             "Transform",
@@ -213,10 +228,7 @@ class StreamingIngestion(Construct):
             iam.PolicyStatement(
                 sid="WriteDeliveryLogs",
                 actions=["logs:PutLogEvents"],
-                resources=[
-                    f"{self.delivery_log_group.log_group_arn}:log-stream:{s.log_stream_name}"
-                    for s in log_streams.values()
-                ],
+                resources=[log_stream_arn(self.delivery_log_group_name, purpose) for purpose in log_streams],
             ),
         ]
         role, policy = service_role(

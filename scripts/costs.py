@@ -44,6 +44,9 @@ class Line:
     item: str
     monthly_usd: float
     driver: str  # the setting that changes it
+    # "idle": billed from deploy on. "after a pipeline run": the pipeline's endpoint, created by the
+    # first run outside CloudFormation and billed until deleted; not part of the idle total.
+    when: str = "idle"
 
 
 def _resources(template: dict, type_: str) -> Iterator[tuple[str, dict]]:
@@ -63,15 +66,29 @@ def _cron_runs_per_month(expression: str) -> int:
     return DAYS_PER_MONTH
 
 
+# The setting that brings in each kind of interface-endpoint consumer (stacks/wiring.py).
+CONSUMER_SETTINGS = {"notebook": "sagemaker.notebook_enabled", "your": "network.extra_interface_endpoints"}
+
+
+def _service(props: dict) -> str:
+    """`com.amazonaws.<region>.<service>` -> `<service>`."""
+    name = props["ServiceName"]
+    parts = name["Fn::Join"][1] if isinstance(name, dict) else [name]
+    return parts[-1].removeprefix(".")
+
+
 def lines_for(stack: str, template: dict) -> list[Line]:
     lines: list[Line] = []
-    endpoints = [(p, len(p.get("SubnetIds", []))) for _, p in _resources(template, "AWS::EC2::VPCEndpoint")
-                 if p.get("VpcEndpointType") == "Interface"]
-    if endpoints:
-        az_hours = sum(azs for _, azs in endpoints)
-        lines.append(Line(stack, f"{len(endpoints)} interface endpoints x {az_hours // len(endpoints)} AZ",
-                          az_hours * PRICES["interface_endpoint_per_az_hour"] * HOURS_PER_MONTH,
-                          "network.az_count, network.extra_interface_endpoints"))
+    for resource in template.get("Resources", {}).values():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::EC2::VPCEndpoint" or props.get("VpcEndpointType") != "Interface":
+            continue
+        azs = len(props.get("SubnetIds", []))
+        consumers = resource.get("Metadata", {}).get("ConsumedBy", ["nobody"])
+        drivers = ["network.az_count"] + [CONSUMER_SETTINGS[c.split(" ", 1)[0]] for c in consumers]
+        lines.append(Line(stack, f"interface endpoint {_service(props)} x {azs} AZ, for {'; '.join(consumers)}",
+                          azs * PRICES["interface_endpoint_per_az_hour"] * HOURS_PER_MONTH,
+                          ", ".join(dict.fromkeys(drivers))))
     nat = len(list(_resources(template, "AWS::EC2::NatGateway")))
     if nat:
         lines.append(Line(stack, f"{nat} NAT gateways", nat * PRICES["nat_gateway_hour"] * HOURS_PER_MONTH, "-"))
@@ -115,6 +132,13 @@ def lines_for(stack: str, template: dict) -> list[Line]:
                 lines.append(Line(stack, f"endpoint variant {variant['VariantName']}: {count} x "
                                          f"{variant['InstanceType']}", count * price * HOURS_PER_MONTH,
                                   "sagemaker.model_artifact, sagemaker.endpoint_variants"))
+    for _, props in _resources(template, "AWS::StepFunctions::StateMachine"):
+        for variant in _pipeline_endpoint_variants(props):
+            price = PRICES["sagemaker_hosting_hour"][variant["InstanceType"]]
+            count = variant["InitialInstanceCount"]
+            lines.append(Line(stack, f"pipeline endpoint variant {variant['VariantName']}: {count} x "
+                                     f"{variant['InstanceType']}", count * price * HOURS_PER_MONTH,
+                              "sagemaker.endpoint_variants", when="after a pipeline run"))
     for _, props in _resources(template, "AWS::SageMaker::NotebookInstance"):
         price = PRICES["sagemaker_notebook_hour"][props["InstanceType"]]
         lines.append(Line(stack, f"notebook {props['InstanceType']} (until stopped)", price * HOURS_PER_MONTH,
@@ -122,7 +146,17 @@ def lines_for(stack: str, template: dict) -> list[Line]:
     return lines
 
 
-SANDBOX_TARGET_USD = 45.0
+def _pipeline_endpoint_variants(props: dict) -> list[dict]:
+    """The variants a state machine's CreateEndpointConfig step deploys ([] for other machines)."""
+    definition = props.get("DefinitionString")
+    parts = definition["Fn::Join"][1] if isinstance(definition, dict) else [definition or "{}"]
+    # Tokens only ever stand inside JSON strings here: any placeholder keeps the document valid.
+    document = json.loads("".join(p if isinstance(p, str) else "token" for p in parts))
+    step = document.get("States", {}).get("CreateEndpointConfig", {})
+    return step.get("Parameters", {}).get("ProductionVariants", [])
+
+
+SANDBOX_TARGET_USD = 17.0
 
 
 def report(assembly: Path) -> dict[str, list[Line]]:
@@ -137,18 +171,24 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     out = [f"{title} (us-east-1 list prices of {PRICES['as_of']}, {HOURS_PER_MONTH} h/month):", "",
            "| stack | idle cost driver | USD/month | changed by |", "|---|---|---:|---|"]
     by_stack: dict[str, float] = {}
+    later = []
     for stack, lines in stacks.items():
         for line in lines:
-            out.append(f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} | {line.driver} |")
-        by_stack[stack] = sum(line.monthly_usd for line in lines)
-    for stack, total in by_stack.items():
-        out.append(f"| {stack} | **stack total** | **{total:.2f}** | |")
+            row = f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} | {line.driver} |"
+            (out if line.when == "idle" else later).append(row)
+        by_stack[stack] = sum(line.monthly_usd for line in lines if line.when == "idle")
+    for stack, subtotal in by_stack.items():
+        out.append(f"| {stack} | **stack total** | **{subtotal:.2f}** | |")
     out.append(f"| all | **total** | **{sum(by_stack.values()):.2f}** | |")
+    if later:
+        out += ["", "After the first pipeline run (the pipeline's endpoint, outside CloudFormation, until deleted):",
+                "", "| stack | run-time cost driver | USD/month | changed by |", "|---|---|---:|---|", *later]
     return "\n".join(out) + "\n"
 
 
 def total(stacks: dict[str, list[Line]]) -> float:
-    return sum(line.monthly_usd for lines in stacks.values() for line in lines)
+    """The idle total (run-time lines such as the pipeline's endpoint are not idle)."""
+    return sum(line.monthly_usd for lines in stacks.values() for line in lines if line.when == "idle")
 
 
 def main(argv: list[str]) -> int:

@@ -1,10 +1,15 @@
-"""Architecture diagrams generated from the app itself: one per stack and one overview.
+"""Diagrams generated from the app itself: one data-flow picture per architecture, and an overview.
 
-The construct tree gives each resource its pattern (the stack's top-level construct); the
-synthesized templates give the edges (Ref, GetAtt and cross-stack Fn::GetStackOutput). The DOT
-sources are deterministic and committed next to the PNGs that graphviz renders from them;
-`docs/diagrams/manifest.json` records the hash of the DOT each PNG was rendered from, so a test
-can tell when either is stale.
+- `flow-<architecture>.dot`: drawn from the data-path contract (scripts/data_paths.py), the same
+  hop table the tests evaluate against the templates: AWS service icons (the `diagrams` package),
+  arrows in the direction data moves, each labelled with its hop ids and actions. Only hops that
+  must be allowed are drawn; the denied ones are in docs/data-paths.md.
+- `overview.dot`: the stacks, their patterns and what each consumes (templates' cross-stack
+  references), plus the deploy order carried by names.
+
+The DOT sources are deterministic (icon paths relative to the `diagrams` package) and committed
+next to the PNGs graphviz renders from them; `docs/diagrams/manifest.json` records the hash of the
+DOT each PNG was rendered from, so a test can tell when either is stale.
 
 Usage: python -m scripts.diagrams            (needs graphviz's `dot`: apt-get install graphviz)
 """
@@ -73,32 +78,6 @@ def _short(resource_type: str) -> str:
     return resource_type.removeprefix("AWS::")
 
 
-def stack_dot(stack_id: str, stack: cdk.Stack, template: Mapping[str, Any]) -> str:
-    resources = resource_patterns(stack)
-    lines = [f"digraph {_quote(stack_id)} {{", "  rankdir=LR; node [shape=box, style=rounded, fontsize=10];",
-             f"  label={_quote(stack_id + ' stack (' + stack.stack_name + ')')}; labelloc=t;"]
-    by_pattern: dict[str, list[str]] = {}
-    for logical_id, (pattern, _, _) in sorted(resources.items()):
-        by_pattern.setdefault(pattern, []).append(logical_id)
-    for index, (pattern, ids) in enumerate(sorted(by_pattern.items())):
-        lines.append(f"  subgraph cluster_{index} {{ label={_quote(pattern)}; style=dashed;")
-        for logical_id in ids:
-            _, construct_id, type_ = resources[logical_id]
-            lines.append(f"    {_quote(logical_id)} [label={_quote(construct_id + chr(10) + _short(type_))}];")
-        lines.append("  }")
-    edges = set()
-    for logical_id in resources:
-        resource = template["Resources"][logical_id]
-        for target, output in _references(resource.get("Properties", {})):
-            if output is None and target in resources and target != logical_id:
-                edges.add((logical_id, target, ""))
-        for target in resource.get("DependsOn", []):  # references by name, made explicit
-            if target in resources and (logical_id, target, "") not in edges:
-                edges.add((logical_id, target, " [style=dotted]"))
-    lines += [f"  {_quote(a)} -> {_quote(b)}{style};" for a, b, style in sorted(edges)]
-    return "\n".join(lines + ["}"]) + "\n"
-
-
 def overview_dot(built_stacks: Mapping[str, cdk.Stack], templates: Mapping[str, Mapping[str, Any]]) -> str:
     names = {stack.stack_name: stack_id for stack_id, stack in built_stacks.items()}
     patterns = {stack_id: resource_patterns(stack) for stack_id, stack in built_stacks.items()}
@@ -134,11 +113,105 @@ def overview_dot(built_stacks: Mapping[str, cdk.Stack], templates: Mapping[str, 
     return "\n".join(lines + ["}"]) + "\n"
 
 
+# ---- data flow ----------------------------------------------------------------------------------
+# Hops that test a guard policy rather than move data.
+POLICY_CHECK_PRINCIPALS = ("principal with the VPC guard",)
+# Actions that only read: data moves from the resource to the caller, against the call.
+READ_VERBS = ("Get", "List", "Describe", "BatchGet")
+# Icon per node, by the first keyword its name contains (module of diagrams.aws, class).
+ICONS = (
+    ("producer", ("general", "Users")), ("application", ("general", "Client")), ("analyst", ("general", "User")),
+    ("anyone", ("general", "Users")), ("notebook", ("ml", "SagemakerNotebook")), ("endpoint", ("ml", "Sagemaker")),
+    ("Kinesis stream", ("analytics", "KinesisDataStreams")), ("Firehose", ("analytics", "KinesisDataFirehose")),
+    ("Lambda", ("compute", "Lambda")), ("Glue table", ("analytics", "GlueDataCatalog")),
+    ("Data Catalog", ("analytics", "GlueDataCatalog")), ("database", ("analytics", "GlueDataCatalog")),
+    ("crawler", ("analytics", "GlueCrawlers")), ("ETL job", ("analytics", "Glue")), ("Athena", ("analytics", "Athena")),
+    ("zone", ("storage", "SimpleStorageServiceS3Bucket")), ("bucket", ("storage", "SimpleStorageServiceS3Bucket")),
+    ("artifact", ("storage", "SimpleStorageServiceS3Object")), ("script", ("storage", "SimpleStorageServiceS3Object")),
+    ("bookmarks", ("security", "KeyManagementService")), ("key", ("security", "KeyManagementService")),
+    ("alarm", ("management", "CloudwatchAlarm")), ("metrics", ("management", "Cloudwatch")),
+    ("log", ("management", "CloudwatchLogs")), ("topic", ("integration", "SimpleNotificationServiceSnsTopic")),
+    ("queue", ("integration", "SimpleQueueServiceSqsQueue")), ("EventBridge", ("integration", "EventbridgeRule")),
+    ("pipeline", ("integration", "StepFunctions")), ("execution role", ("security", "IAMRole")),
+    ("training job", ("ml", "SagemakerTrainingJob")), ("model", ("ml", "SagemakerModel")),
+    ("VPC", ("network", "VPC")),
+)
+
+
+def _node_name(label: str) -> str:
+    """"raw zone: errors" and "raw zone (bucket)" are the raw zone."""
+    return label.split(":", 1)[0].split(" (", 1)[0].strip()
+
+
+def _icon(name: str) -> tuple[str, str]:
+    for keyword, icon in ICONS:
+        if keyword.lower() in name.lower():
+            return icon
+    raise KeyError(f"no icon for the data-path node {name!r}: add a keyword to scripts.diagrams.ICONS")
+
+
+def _short_actions(actions: tuple[str, ...]) -> str:
+    names = [a.split(":", 1)[1] for a in actions]
+    return ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+
+
+def flow_edges(hops) -> dict[tuple[str, str], list[str]]:
+    """(from, to) in the direction data moves -> edge label lines, for the hops that must be allowed."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for hop in hops:
+        if hop.expect != "Allowed" or hop.principal in POLICY_CHECK_PRINCIPALS:
+            continue
+        src, dst = _node_name(hop.src), _node_name(hop.dst)
+        reads = all(a.split(":", 1)[1].startswith(READ_VERBS) for a in hop.actions)
+        edges.setdefault((dst, src) if reads else (src, dst), []).append(f"{hop.id}: {_short_actions(hop.actions)}")
+    return edges
+
+
+def flow_dot(title: str, hops) -> str:
+    """A deterministic DOT source of one architecture's data flow (icon paths package-relative)."""
+    import importlib
+
+    import diagrams
+
+    edges = flow_edges(hops)
+    names = sorted({n for edge in edges for n in edge})
+    # Built without the `with` block, whose exit would run graphviz: the tests need no graphviz.
+    diagram = diagrams.Diagram(title, show=False, direction="LR", graph_attr={
+        "fontsize": "16", "pad": "0.3", "nodesep": "0.6", "ranksep": "1.6", "splines": "spline"},
+        edge_attr={"fontsize": "10"})
+    diagrams.setdiagram(diagram)
+    try:
+        nodes = {}
+        for index, name in enumerate(names):
+            module, cls = _icon(name)
+            icon_class = getattr(importlib.import_module(f"diagrams.aws.{module}"), cls)
+            nodes[name] = icon_class(name, nodeid=f"n{index}")
+        for (src, dst), labels in sorted(edges.items()):
+            nodes[src] >> diagrams.Edge(label="\n".join(labels)) >> nodes[dst]
+    finally:
+        diagrams.setdiagram(None)
+    source = str(diagram.dot).replace(str(Path(diagrams.__file__).resolve().parent.parent) + "/", "<diagrams>/")
+    return source if source.endswith("\n") else source + "\n"
+
+
+def flow_file(title: str) -> str:
+    return "flow-" + "-".join(title.lower().replace(" and ", " ").split()) + ".dot"
+
+
 def dot_sources(built_stacks: Mapping[str, cdk.Stack], templates: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    from scripts.data_paths import ARCHITECTURES
+
     sources = {"overview.dot": overview_dot(built_stacks, templates)}
-    for stack_id, stack in built_stacks.items():
-        sources[f"{stack_id}.dot"] = stack_dot(stack_id, stack, templates[stack_id])
+    for title, hops in ARCHITECTURES.items():
+        sources[flow_file(title)] = flow_dot(title, hops)
     return sources
+
+
+def renderable(dot_source: str) -> str:
+    """The committed DOT with the icons' absolute paths back, for graphviz."""
+    import diagrams
+
+    return dot_source.replace("<diagrams>/", str(Path(diagrams.__file__).resolve().parent.parent) + "/")
 
 
 def digest(text: str) -> str:
@@ -157,10 +230,12 @@ def main(argv: list[str]) -> int:
         templates = {i: assembly.get_stack_by_name(s.stack_name).template for i, s in built.stacks.items()}
         sources = dot_sources(built.stacks, templates)
     OUT.mkdir(parents=True, exist_ok=True)
+    for stale in [*OUT.glob("*.dot"), *OUT.glob("*.png")]:
+        stale.unlink()
     for name, text in sources.items():
         (OUT / name).write_text(text)
-        subprocess.run(["dot", "-Tpng", "-Gdpi=110", "-o", str(OUT / name.replace(".dot", ".png")), str(OUT / name)],
-                       check=True)
+        subprocess.run(["dot", "-Tpng", "-Gdpi=90", "-o", str(OUT / name.replace(".dot", ".png"))],
+                       input=renderable(text).encode(), check=True)
     manifest = {name: digest(text) for name, text in sorted(sources.items())}
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {len(sources)} diagrams to {OUT}")

@@ -1,8 +1,9 @@
-"""Generated README sections, so the docs cannot drift from the code.
+"""Generated doc sections, so the docs cannot drift from the code.
 
 `python -m scripts.docs --write` rewrites every section between
-`<!-- BEGIN generated:NAME -->` and `<!-- END generated:NAME -->`; the tests fail when the README
-differs from what this module renders.
+`<!-- BEGIN generated:NAME -->` and `<!-- END generated:NAME -->` in the README and the pages of
+docs/, and writes docs/data-paths.md whole; the tests fail when any differs from what this module
+renders.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from config.profiles import PROFILES, load_settings
-from scripts import costs, gates, summary, traceability
+from pydantic_core import to_jsonable_python
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+from config.profiles import PROFILES, load_settings
+from scripts import costs, data_paths, gates, summary, traceability
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+# Every document with generated sections (docs/data-paths.md is generated whole).
+DOCUMENTS = (README, *(ROOT / "docs" / page for page in ("settings.md", "security.md", "costs.md",
+                                                         "traceability.md")))
 SECTION = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
 
 
@@ -34,13 +41,12 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
+    """A value as JSON, the way a settings file or -c overrides writes it."""
     if value is None:
         return "off"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "`" + ", ".join(map(str, value)) + "`"
-    return f"`{value}`"
+    return "`" + json.dumps(to_jsonable_python(value), ensure_ascii=False).replace("|", "\\|") + "`"
 
 
 def settings_table() -> str:
@@ -112,6 +118,13 @@ def sections_from(assembly_dirs: list[Path], sandbox_checkov: gates.CheckovResul
     }
 
 
+def rendered_documents(sections: Mapping[str, str]) -> dict[Path, str]:
+    """Every generated document as it should read, by path."""
+    documents = {path: render(path.read_text(), sections) for path in DOCUMENTS}
+    documents[data_paths.DOC] = data_paths.markdown()
+    return documents
+
+
 def main(argv: list[str]) -> int:
     from stacks.app_factory import build_app
 
@@ -121,15 +134,16 @@ def main(argv: list[str]) -> int:
             outdir = Path(tmp) / profile
             build_app({"profile": profile}, outdir=str(outdir)).app.synth()
             dirs.append(outdir)
-        rendered = render(README.read_text(), sections_from(dirs))
+        documents = rendered_documents(sections_from(dirs))
+    stale = [path for path, text in documents.items() if not path.exists() or path.read_text() != text]
     if "--write" in argv:
-        README.write_text(rendered)
-        print(f"wrote the generated sections of {README}")
+        for path in stale:
+            path.write_text(documents[path])
+        print(f"wrote {len(stale)} of {len(documents)} generated documents")
         return 0
-    if rendered != README.read_text():
-        print("README.md is stale: run `make docs`", file=sys.stderr)
-        return 1
-    return 0
+    for path in stale:
+        print(f"{path.relative_to(ROOT)} is stale: run `make docs`", file=sys.stderr)
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

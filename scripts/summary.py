@@ -1,4 +1,4 @@
-"""Summary of a synthesized cloud assembly: stacks, resources, security verdict, template paths.
+"""Summary of a synthesized cloud assembly: which settings, stacks, resources, security verdict, template paths.
 
 Usage: python -m scripts.summary [cdk.out]. Exits 1 when any gate fails.
 """
@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from config import deployment
 from scripts import costs, gates
 
 
@@ -18,7 +19,7 @@ def render(assembly: Path, nag: gates.NagVerdict, lint: list[dict], scan: gates.
     """The summary text and whether every gate passed. `shown_as` replaces the assembly path in the text."""
     shown = shown_as or assembly
     paths = gates.templates(assembly)
-    lines = [f"Stacks ({len(paths)}), resources by type:"]
+    lines = [deployment.describe(deployment.read_record(assembly)), "", f"Stacks ({len(paths)}), resources by type:"]
     for path in paths:
         resources = json.loads(path.read_text())["Resources"]
         kinds = collections.Counter(r["Type"] for r in resources.values() if r["Type"] != "AWS::CDK::Metadata")

@@ -3,6 +3,9 @@
 The CDK CLI applies cdk.json's context (feature flags included) to the app; `python app.py` and a
 bare `cdk.App()` in a test would not. `build_app` applies the same context itself, so the tests
 check exactly what the CLI deploys. Under the CLI, context given with `-c` still wins.
+
+The context is checked first (config.deployment): only this app's keys (profile, config,
+overrides), cdk.json's and CDK's own are accepted, so a typo fails instead of building the sandbox.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from cdk_nag import (
     ServerlessChecks,
 )
 
-from config.profiles import load_settings
+from config import deployment
 from config.settings import Settings
 from patterns.compliance import harden_cdk_providers
 from stacks.catalog_stack import CatalogStack
@@ -49,10 +52,12 @@ class BuiltApp:
 def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> BuiltApp:
     """Validate the settings, then compose every stack and register every security check.
 
-    Raises `SettingsError` before any stack exists when a setting is invalid.
+    Raises `SettingsError` before any stack exists when a setting or a context key is invalid.
     """
+    used = deployment.resolve(context or {}, cdk_json_context())
+    settings = used.settings
     app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
-    settings = load_settings(app.node.try_get_context("profile"), app.node.try_get_context("overrides"))
+    deployment.write_record(app.outdir, used)
 
     stacks: dict[str, cdk.Stack] = {}
 

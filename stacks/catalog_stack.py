@@ -6,10 +6,11 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from config.settings import Settings
-from patterns.athena import QueryWorkgroup
+from patterns.athena import AnalystAccess, QueryWorkgroup
 from patterns.data_lake import DataLakeStorage
 from patterns.dataset_table import DatasetTable
 from patterns.glue_catalog import CurationJob, GlueSecurity, ZoneCrawler
+from patterns.sagemaker_ml import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
 from patterns.saved_queries import SAVED_QUERIES
 from patterns.streaming_ingestion import prefixes
 
@@ -27,12 +28,17 @@ class CatalogStack(Stack):
         self.curated_table = DatasetTable(self, "CuratedTable", name_prefix=prefix, zone="curated",
                                           schema=raw_table.schema, bucket=lake.curated, destroy_on_removal=destroy)
         databases = {"raw": raw_table.database_name, "curated": self.curated_table.database_name}
-        # Explicit tables and the stream's own output are not the crawler's to guess.
-        streaming_prefixes = sorted({p.split("/", 1)[0] for p in prefixes(raw_table.schema.dataset).values()})
-        exclusions = {
-            "raw": [f"{top}/**" for top in streaming_prefixes],
-            "curated": [f"{self.curated_table.table_name}/**", f"{self.curated_table.table_name}_$folder$"],
+        # Explicit tables, the stream's own output and SageMaker's folders (training data, models,
+        # checkpoints, endpoint data capture) are not the crawler's to guess.
+        owned = {
+            "raw": [*prefixes(raw_table.schema.dataset).values(), DATA_CAPTURE_PREFIX],
+            "curated": [self.curated_table.table_name, settings.sagemaker.training_data_prefix, MODELS_PREFIX,
+                        CHECKPOINTS_PREFIX],
         }
+        exclusions = {zone: [f"{top}/**" for top in sorted({p.split("/", 1)[0] for p in keys})]
+                      for zone, keys in owned.items()}
+        # Spark's S3 committer writes a "<dataset>_$folder$" marker beside the curated dataset.
+        exclusions["curated"].append(f"{self.curated_table.table_name}_$folder$")
         self.crawlers = {
             zone: ZoneCrawler(
                 self, f"{zone.capitalize()}Crawler", name=f"{prefix}-{zone}", lake=lake, zone=zone,
@@ -52,7 +58,16 @@ class CatalogStack(Stack):
             bytes_scanned_cutoff_mb=catalog.athena_bytes_scanned_cutoff_mb, database=raw_table.database_name,
             table=raw_table.table_name, queries=SAVED_QUERIES, destroy_on_removal=destroy,
         )
+        self.analysts = AnalystAccess(
+            self, "Analysts", name=f"{prefix}-analyst", workgroup=self.workgroup, lake=lake,
+            databases=list(databases.values()),
+            readable={"raw": [f"{raw_table.table_name}/*"], "curated": ["*"]},
+            # Training data is prepared with Athena UNLOAD (README, deploy step 5).
+            writable={"curated": [f"{settings.sagemaker.training_data_prefix}*"]},
+        )
         outputs = {
+            "AnalystPolicyArn": (self.analysts.policy.managed_policy_arn,
+                                 "Attach to analysts: queries in this workgroup over the lake's tables"),
             "WorkGroupName": (self.workgroup.workgroup.ref, "Athena workgroup (encrypted, capped results)"),
             "CuratedDatabaseName": (self.curated_table.database_name, "Glue database of the curated zone"),
             "EtlJobName": (self.job.job.ref, "Glue job raw -> curated"),

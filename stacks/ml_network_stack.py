@@ -9,6 +9,7 @@ from config.settings import Settings
 from patterns.data_lake import DataLakeStorage
 from patterns.isolated_network import IsolatedNetwork
 from patterns.keys import customer_managed_key
+from stacks.wiring import interface_endpoint_consumers, model_artifacts, s3_object_arn
 
 
 class MlNetworkStack(Stack):
@@ -22,8 +23,9 @@ class MlNetworkStack(Stack):
             destroy_on_removal=settings.destroy_data_on_removal, for_log_groups=True,
         )
         self.network = IsolatedNetwork(
-            self, "Network", az_count=network.az_count, cidr=network.vpc_cidr,
-            extra_interface_endpoints=network.extra_interface_endpoints, lake=lake, key=self.key,
+            self, "Network", name=f"{prefix}-ml-network", az_count=network.az_count, cidr=network.vpc_cidr,
+            interface_endpoints=interface_endpoint_consumers(settings), lake=lake,
+            readable_objects=[s3_object_arn(uri) for uri in model_artifacts(settings)], key=self.key,
             flow_log_retention_days=network.flow_log_retention_days,
             destroy_on_removal=settings.destroy_data_on_removal,
         )

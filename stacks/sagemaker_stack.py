@@ -10,6 +10,7 @@ from patterns.alerts import AlertsTopic
 from patterns.data_lake import DataLakeStorage
 from patterns.isolated_network import IsolatedNetwork
 from patterns.sagemaker_ml import PrivateNotebook, RealtimeEndpoint, SageMakerExecution, TrainingPipeline, XgboostImage
+from stacks.wiring import model_artifacts, s3_object_arn
 
 
 class SageMakerStack(Stack):
@@ -24,9 +25,11 @@ class SageMakerStack(Stack):
             self, "Execution", name_prefix=prefix, lake=lake, ml_key=ml_key,
             training_data_prefix=ml.training_data_prefix, vpc=network.vpc,
             deny_jobs_outside_vpc=ml.deny_jobs_outside_vpc,
+            model_artifacts=[s3_object_arn(uri) for uri in model_artifacts(settings)],
         )
         self.pipeline = TrainingPipeline(
-            self, "Training", name=f"{prefix}-xgboost", settings=ml, lake=lake, ml_key=ml_key,
+            self, "Training", name=f"{prefix}-xgboost", endpoint_name=f"{prefix}-pipeline-endpoint", settings=ml,
+            lake=lake, ml_key=ml_key,
             execution=self.execution, image=self.image, security_group=sg, subnets=subnets,
             log_retention_days=settings.streaming.log_retention_days,
             destroy_on_removal=settings.destroy_data_on_removal,
@@ -34,7 +37,7 @@ class SageMakerStack(Stack):
         self.endpoint = None
         if ml.model_artifact is not None:
             self.endpoint = RealtimeEndpoint(
-                self, "Hosting", name=f"{prefix}-xgboost-hosted", settings=ml, lake=lake, ml_key=ml_key,
+                self, "Hosting", name=f"{prefix}-hosted-endpoint", settings=ml, lake=lake, ml_key=ml_key,
                 execution=self.execution, image=self.image, security_group=sg, subnets=subnets, alerts=alerts,
             )
         self.notebook = None
@@ -42,6 +45,7 @@ class SageMakerStack(Stack):
             self.notebook = PrivateNotebook(
                 self, "Notebook", name=f"{prefix}-notebook", instance_type=ml.notebook_instance_type, ml_key=ml_key,
                 lake=lake, security_group=sg, subnet=subnets[0], pipeline=self.pipeline,
+                hosted_endpoint=self.endpoint.endpoint.endpoint_name if self.endpoint else None,
                 destroy_on_removal=settings.destroy_data_on_removal,
             )
         outputs = {

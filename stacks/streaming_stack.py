@@ -51,6 +51,8 @@ class StreamingStack(Stack):
             "StreamName": (self.ingestion.stream.stream_name, "Producers put records here (JSON or CSV)"),
             "StreamArn": (self.ingestion.stream.stream_arn, "Kinesis stream ARN"),
             "StreamKeyArn": (self.key.key_arn, "Producers need kms:GenerateDataKey on this key"),
+            "ProducerPolicyArn": (self.ingestion.producer_policy.managed_policy_arn,
+                                  "Attach to producer roles: PutRecords on the stream, the stream key through Kinesis"),
             "DeliveryStreamName": (self.ingestion.delivery_stream.ref, "Firehose delivery stream"),
             "RawDatabaseName": (self.table.database_name, "Glue database of the raw zone"),
             "RawTableName": (self.table.table_name, "Glue table of the streaming dataset (partition projection)"),

@@ -173,3 +173,26 @@ def second_synth(tmp_path_factory):
     yield process, outdir
     if process.poll() is None:
         process.kill()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spark_starting(request):
+    """Local Spark (~7 s to start), started when the session starts if any test uses `spark`, so the
+    JVM starts while the synth fixtures run."""
+    if not any("spark" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    from tests import local_spark
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        starting = pool.submit(local_spark.start_session)
+        yield starting
+        if starting.exception() is None:
+            starting.result().stop()
+
+
+@pytest.fixture(scope="session")
+def spark(spark_starting):
+    if isinstance(spark_starting.exception(), RuntimeError):  # no usable Java: fail loudly, never skip
+        pytest.fail(str(spark_starting.exception()), pytrace=False)
+    return spark_starting.result()

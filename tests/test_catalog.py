@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 
+from aws_cdk.assertions import Match, Template
 
 from patterns.glue_catalog import GLUE_VERSION
 from patterns.saved_queries import SAVED_QUERIES
 
 STACK = "Catalog"
+_TEMPLATES: dict[int, Template] = {}
 
 
+def template(synth) -> Template:
+    """The catalog template for aws_cdk.assertions, built once per synth."""
+    if id(synth) not in _TEMPLATES:
+        _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
+    return _TEMPLATES[id(synth)]
 
 def of_type(synth, type_: str) -> dict[str, dict]:
     return synth.resources(STACK, type_)
@@ -30,6 +38,16 @@ def prefix_of(synth) -> str:
 
 def catalog_key_id(synth) -> str:
     return only(synth, "AWS::KMS::Key")[0]
+
+
+def lake_bucket(synth, reference: dict) -> tuple[str, str]:
+    """(zone, "Ref" or attribute) of the DataLake bucket a Fn::GetStackOutput in this stack reads."""
+    lake = synth.templates["DataLake"]
+    value = lake["Outputs"][reference["Fn::GetStackOutput"]["OutputName"]]["Value"]
+    bucket_id, attribute = (value["Ref"], "Ref") if "Ref" in value else value["Fn::GetAtt"]
+    name_start = lake["Resources"][bucket_id]["Properties"]["BucketName"]["Fn::Join"][1][0]
+    zone = name_start.removeprefix(f"{prefix_of(synth)}-").removesuffix("-")
+    return zone, attribute
 
 
 # ---------------------------------------------------------------- security configuration
@@ -68,6 +86,14 @@ def test_data_catalog_encryption_is_an_explicit_account_wide_option(sandbox, pro
     assert glue_use["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1][0] == "glue."
 
 
+def test_crawlers_and_the_job_reference_the_security_configuration_so_it_is_created_first(synth):
+    configuration_id, configuration = only(synth, "AWS::Glue::SecurityConfiguration")
+    assert configuration["Properties"]["Name"] == f"{prefix_of(synth)}-glue"  # what the Ref resolves to
+    template(synth).all_resources_properties(
+        "AWS::Glue::Crawler", Match.object_like({"CrawlerSecurityConfiguration": {"Ref": configuration_id}}))
+    template(synth).has_resource_properties("AWS::Glue::Job", {"SecurityConfiguration": {"Ref": configuration_id}})
+
+
 # ---------------------------------------------------------------- curated table
 
 
@@ -99,7 +125,6 @@ def test_crawler_recrawls_new_folders_only_and_never_rewrites_tables(synth):
     for name, crawler in crawlers(synth).items():
         assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}, name
         assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}, name
-        assert crawler["CrawlerSecurityConfiguration"] == f"{prefix_of(synth)}-glue", name
         assert json.loads(crawler["Configuration"])["CrawlerOutput"]["Partitions"] == {
             "AddOrUpdateBehavior": "InheritFromTable"}
 
@@ -110,13 +135,39 @@ def test_crawler_schedule_has_a_real_off_switch(sandbox, prod, custom):
     assert {c["Schedule"]["ScheduleExpression"] for c in crawlers(custom).values()} == {"cron(15 4 ? * MON-FRI *)"}
 
 
-def test_crawlers_skip_explicit_tables_and_stream_output(custom):
-    by_name = crawlers(custom)
-    assert by_name["acme-ml-raw"]["Targets"]["S3Targets"][0]["Exclusions"] == [
-        "errors/**", "sensor_readings/**", "source-backup/**"]
-    assert by_name["acme-ml-raw"]["DatabaseName"] == "acme_ml_raw"
-    assert by_name["acme-ml-curated"]["Targets"]["S3Targets"][0]["Exclusions"] == [
-        "sensor_readings/**", "sensor_readings_$folder$"]
+RAW_EXCLUSIONS = ["data-capture/**", "errors/**", "sensor_readings/**", "source-backup/**"]
+CURATED_EXCLUSIONS = ["checkpoints/**", "models/**", "sensor_readings/**", "training/**", "sensor_readings_$folder$"]
+
+
+def exclusions(synth) -> dict[str, list[str]]:
+    return {name: crawler["Targets"]["S3Targets"][0]["Exclusions"] for name, crawler in crawlers(synth).items()}
+
+
+def test_crawlers_skip_explicit_tables_the_stream_output_and_sagemaker_folders(sandbox, prod, custom):
+    assert exclusions(sandbox) == {"mlspec-sbx-curated": CURATED_EXCLUSIONS}
+    assert exclusions(prod) == {"mlspec-prod-curated": CURATED_EXCLUSIONS}
+    assert exclusions(custom) == {"acme-ml-raw": RAW_EXCLUSIONS, "acme-ml-curated": CURATED_EXCLUSIONS}
+    assert crawlers(custom)["acme-ml-raw"]["DatabaseName"] == "acme_ml_raw"
+
+
+def excluded(key: str, patterns: list[str]) -> bool:
+    """Glue's exclude globs: `**` crosses folders, `*` does not."""
+    return any(re.fullmatch(re.escape(p).replace(r"\*\*", ".*").replace(r"\*", "[^/]*"), key) for p in patterns)
+
+
+def test_crawler_exclusions_cover_what_others_write_and_leave_user_datasets(custom):
+    raw, curated = exclusions(custom)["acme-ml-raw"], exclusions(custom)["acme-ml-curated"]
+    for key in ("sensor_readings/year=2026/month=11/day=21/acme-ml-sensor-readings-1-2026-11-21-10-15-00-x",
+                "errors/sensor_readings/processing-failed/year=2026/month=11/day=21/x",
+                "source-backup/sensor_readings/year=2026/month=11/day=21/x.gz",
+                "data-capture/acme-ml-endpoint/champion/2026/11/21/10/x.jsonl"):
+        assert excluded(key, raw), key
+    for key in ("sensor_readings/year=2026/month=11/day=21/part-0.snappy.parquet", "sensor_readings_$folder$",
+                "training/sensor_readings/train/part-0.csv", "models/job-1/output/model.tar.gz",
+                "checkpoints/job-1/xgboost-checkpoint.10"):
+        assert excluded(key, curated), key
+    for key in ("weather/year=2026/month=11/day=21/w.parquet", "trainingsets/s.csv"):
+        assert not excluded(key, raw) and not excluded(key, curated), key
 
 
 # ---------------------------------------------------------------- ETL job
@@ -127,13 +178,21 @@ def test_etl_job_uses_bookmarks_the_security_configuration_and_the_settings(synt
     props, settings = job["Properties"], catalog_settings(synth)
     assert props["GlueVersion"] == GLUE_VERSION and props["Command"]["Name"] == "glueetl"
     assert props["Command"]["ScriptLocation"]["Fn::Sub"].endswith(".py")
-    assert props["SecurityConfiguration"] == f"{prefix_of(synth)}-glue"
     assert props["DefaultArguments"]["--job-bookmark-option"] == "job-bookmark-enable"
-    assert props["DefaultArguments"]["--raw_table"] == "sensor_readings"
-    assert props["DefaultArguments"]["--curated_path"]["Fn::Join"][1][-1] == "/sensor_readings/"
     assert (props["WorkerType"], props["NumberOfWorkers"], props["Timeout"]) == (
         settings.etl_worker_type, settings.etl_workers, settings.etl_timeout_minutes)
     assert props["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
+
+
+def test_etl_job_reads_the_raw_dataset_by_path_not_through_the_catalog(synth):
+    s3_path = {"Fn::Join": ["", ["s3://", Match.any_value(), "/sensor_readings/"]]}
+    template(synth).has_resource_properties("AWS::Glue::Job", {"DefaultArguments": Match.object_like({
+        "--raw_path": s3_path, "--curated_path": s3_path,
+        "--raw_database": Match.absent(), "--raw_table": Match.absent(),
+    })})
+    arguments = only(synth, "AWS::Glue::Job")[1]["Properties"]["DefaultArguments"]
+    assert lake_bucket(synth, arguments["--raw_path"]["Fn::Join"][1][1]) == ("raw", "Ref")
+    assert lake_bucket(synth, arguments["--curated_path"]["Fn::Join"][1][1]) == ("curated", "Ref")
 
 
 def test_etl_schedule_exists_only_when_enabled(sandbox, prod):
@@ -155,10 +214,13 @@ def test_etl_script_asset_is_the_repository_script(sandbox):
 # ---------------------------------------------------------------- roles
 
 
-def policy_statements(synth, role_fragment: str) -> dict[str, dict]:
-    (statements,) = [p["Properties"]["PolicyDocument"]["Statement"]
-                     for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if role_fragment in k]
-    return {s["Sid"]: s for s in statements}
+def policy_statements(synth, type_: str, name: str) -> dict[str, dict]:
+    """Statements (by Sid) of the managed policy attached to the role of the `type_` resource named `name`."""
+    (resource,) = [r for r in of_type(synth, type_).values() if r["Properties"]["Name"] == name]
+    role_id = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = template(synth).find_resources("AWS::IAM::ManagedPolicy", {
+        "Properties": {"Roles": [{"Ref": role_id}]}}).values()
+    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
 
 
 def test_no_inline_policies_and_glue_roles_trust_glue(synth):
@@ -168,19 +230,32 @@ def test_no_inline_policies_and_glue_roles_trust_glue(synth):
             "Service": "glue.amazonaws.com"}
 
 
-def test_job_reads_raw_and_writes_only_the_curated_dataset(synth):
-    statements = policy_statements(synth, "Curation")
-    prefix = prefix_of(synth)
+def object_arn(synth, zone: str, key_pattern: str) -> dict:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{prefix_of(synth)}-{zone}-",
+                              {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}, f"/{key_pattern}"]]}
+
+
+def test_job_lists_the_zones_reads_the_raw_dataset_and_writes_only_the_curated_dataset(synth):
+    statements = policy_statements(synth, "AWS::Glue::Job", f"{prefix_of(synth)}-raw-to-curated")
+    assert statements["ListTheZones"]["Action"] == "s3:ListBucket"
+    assert sorted(lake_bucket(synth, r) for r in statements["ListTheZones"]["Resource"]) == [
+        ("curated", "Arn"), ("raw", "Arn")]
     assert statements["ReadRaw"]["Action"] == "s3:GetObject"
-    assert statements["ReadRaw"]["Resource"]["Fn::Join"][1][2] == f":s3:::{prefix}-raw-"
-    assert statements["ReadRaw"]["Resource"]["Fn::Join"][1][-1] == "/sensor_readings/*"
-    assert statements["WriteCurated"]["Resource"]["Fn::Join"][1][2] == f":s3:::{prefix}-curated-"
-    assert statements["WriteCurated"]["Resource"]["Fn::Join"][1][-1] == "/sensor_readings*"
+    assert statements["ReadRaw"]["Resource"] == object_arn(synth, "raw", "sensor_readings/*")
+    assert statements["WriteCurated"]["Action"] == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert statements["WriteCurated"]["Resource"] == object_arn(synth, "curated", "sensor_readings*")
     assert statements["PublishJobMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
 
 
+def test_job_has_no_catalog_grants_it_does_not_use(synth):
+    """It reads and writes by path; both tables get partitions from projection."""
+    statements = policy_statements(synth, "AWS::Glue::Job", f"{prefix_of(synth)}-raw-to-curated")
+    actions = [a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert [a for a in actions if a.startswith("glue:")] == ["glue:GetSecurityConfiguration"]
+
+
 def test_crawler_catalogs_only_its_own_database(synth):
-    statements = policy_statements(synth, "CuratedCrawler")
+    statements = policy_statements(synth, "AWS::Glue::Crawler", f"{prefix_of(synth)}-curated")
     resources = [r["Fn::Join"][1][-1] for r in statements["CatalogTheZone"]["Resource"]]
     database = f"{prefix_of(synth).replace('-', '_')}_curated"
     assert resources == [":catalog", f":database/{database}", f":table/{database}/*"]

@@ -11,26 +11,28 @@ def lines_by_item(synth) -> dict[str, costs.Line]:
     return {line.item: line for lines in costs.report(synth.assembly_dir).values() for line in lines}
 
 
-def test_the_whole_sandbox_idles_under_45_usd_a_month_with_the_endpoint_off(sandbox):
+def test_the_whole_sandbox_idles_under_17_usd_a_month_with_the_endpoint_and_notebook_off(sandbox):
     report = costs.report(sandbox.assembly_dir)
     assert sandbox.built.settings.sagemaker.model_artifact is None
-    assert costs.total(report) == pytest.approx(44.75)
+    assert not sandbox.built.settings.sagemaker.notebook_enabled
+    # 1 provisioned shard 10.95 + 4 KMS keys 4.00 + 6 alarms 0.60; no interface endpoint.
+    assert costs.total(report) == pytest.approx(15.55)
     assert costs.total(report) < costs.SANDBOX_TARGET_USD
 
 
 def test_sandbox_drivers(sandbox):
     lines = lines_by_item(sandbox)
-    assert lines["4 interface endpoints x 1 AZ"].monthly_usd == pytest.approx(29.20)
+    assert not [item for item in lines if "interface endpoint" in item]
     assert lines["Kinesis stream, 1 provisioned shard"].monthly_usd == pytest.approx(10.95)
     keys = [line for stack in costs.report(sandbox.assembly_dir).values() for line in stack if "KMS key" in line.item]
     assert sorted(line.stack for line in keys) == ["Catalog", "DataLake", "MlNetwork", "Streaming"]
     assert sum(line.monthly_usd for line in keys) == pytest.approx(4.0)
-    assert not any("NAT" in item or "endpoint variant" in item or "crawler" in item for item in lines)
+    assert not any("NAT" in item or item.startswith("endpoint variant") or "crawler" in item for item in lines)
 
 
 def test_prod_drivers_follow_its_settings(prod):
     lines = lines_by_item(prod)
-    assert lines["9 interface endpoints x 2 AZ"].monthly_usd == pytest.approx(131.40)
+    assert not [item for item in lines if "interface endpoint" in item]
     assert lines["Kinesis on-demand stream"].monthly_usd == pytest.approx(29.20)
     assert lines["crawler mlspec-prod-curated, 30 scheduled runs"].monthly_usd == pytest.approx(2.20)
     assert lines["ETL job mlspec-prod-raw-to-curated, 30 scheduled runs with no new data"].monthly_usd == \
@@ -45,6 +47,16 @@ def test_hosting_and_notebook_are_counted_when_configured(custom):
     assert lines["crawler acme-ml-raw, 22 scheduled runs"].driver == "catalog.crawler_schedule_enabled"
 
 
+def test_every_interface_endpoint_names_its_consumer_and_costs_7_30_per_az(custom):
+    endpoints = {item: line for item, line in lines_by_item(custom).items() if "interface endpoint" in item}
+    assert len(endpoints) == 6
+    states = endpoints["interface endpoint states x 2 AZ, for notebook (start the training pipeline)"]
+    assert states.monthly_usd == pytest.approx(2 * 7.30)
+    assert states.driver == "network.az_count, sagemaker.notebook_enabled"
+    kms = endpoints["interface endpoint kms x 2 AZ, for your workloads (network.extra_interface_endpoints)"]
+    assert kms.driver == "network.az_count, network.extra_interface_endpoints"
+
+
 def test_every_hosting_and_notebook_type_the_settings_allow_has_a_price():
     from config.settings import HOSTING_INSTANCE_TYPES, NOTEBOOK_INSTANCE_TYPES
 
@@ -55,4 +67,15 @@ def test_every_hosting_and_notebook_type_the_settings_allow_has_a_price():
 def test_rendered_table_has_stack_totals_and_a_grand_total(sandbox):
     table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
     assert "| SageMaker | **stack total** | **0.00** | |" in table
-    assert table.rstrip().endswith("| all | **total** | **44.75** | |")
+    assert "| all | **total** | **15.55** | |" in table
+
+
+def test_the_pipeline_endpoint_is_priced_as_a_run_time_cost_not_an_idle_one(sandbox, prod):
+    sandbox_line = lines_by_item(sandbox)["pipeline endpoint variant primary: 1 x ml.t2.medium"]
+    assert (sandbox_line.monthly_usd, sandbox_line.when) == (pytest.approx(0.056 * 730), "after a pipeline run")
+    assert lines_by_item(prod)["pipeline endpoint variant primary: 2 x ml.m5.large"].monthly_usd == \
+        pytest.approx(2 * 0.115 * 730)
+    table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
+    idle, after = table.split("After the first pipeline run")
+    assert "pipeline endpoint" not in idle and "| SageMaker | pipeline endpoint variant primary" in after
+    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(15.55)  # not in the idle total

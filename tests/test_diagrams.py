@@ -1,10 +1,12 @@
-"""The committed diagrams are generated from the current app: a test fails when they are stale."""
+"""The committed diagrams are generated from the current app and the data-path contract."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
-from scripts import diagrams
+from scripts import data_paths, diagrams
 
 
 def test_dot_sources_match_the_current_app(sandbox):
@@ -22,8 +24,34 @@ def test_every_png_was_rendered_from_the_committed_dot():
         assert (diagrams.OUT / dot.name.replace(".dot", ".png")).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_one_diagram_per_stack_and_an_overview(sandbox):
-    assert {p.stem for p in diagrams.OUT.glob("*.png")} == {"overview", *sandbox.templates}
+def test_one_flow_diagram_per_architecture_and_an_overview():
+    expected = {"overview", *(diagrams.flow_file(title).removesuffix(".dot") for title in data_paths.ARCHITECTURES)}
+    assert {p.stem for p in diagrams.OUT.glob("*.png")} == expected
+
+
+def test_arrows_follow_the_data_and_carry_the_hop_actions():
+    edges = diagrams.flow_edges(data_paths.ARCHITECTURES["Streaming ingestion into the data lake"])
+    # Firehose reads the stream (GetRecords): the arrow goes from the stream to Firehose.
+    assert ("Kinesis stream", "Firehose") in edges and ("Firehose", "Kinesis stream") not in edges
+    assert edges[("Firehose", "raw zone")] == ["stream-07: PutObject", "stream-08: PutObject", "stream-09: PutObject"]
+    assert edges[("producer", "Kinesis stream")] == ["stream-01: PutRecords, PutRecord +1"]
+    # Denied hops are not drawn: nothing goes from the transform to the raw zone.
+    assert ("raw zone", "transform Lambda") not in edges and ("transform Lambda", "raw zone") not in edges
+
+
+def test_every_allowed_hop_is_drawn_once():
+    for title, hops in data_paths.ARCHITECTURES.items():
+        drawn = [label.split(":")[0] for labels in diagrams.flow_edges(hops).values() for label in labels]
+        expected = [h.id for h in hops if h.expect == "Allowed" and h.principal not in diagrams.POLICY_CHECK_PRINCIPALS]
+        assert sorted(drawn) == sorted(expected), title
+
+
+def test_flow_diagrams_use_the_aws_icons_with_portable_paths():
+    dot = diagrams.flow_dot("SageMaker", data_paths.ARCHITECTURES["SageMaker"])
+    assert 'image="<diagrams>/resources/aws/ml/sagemaker-training-job.png"' in dot
+    assert "site-packages" not in dot  # the same text on every machine
+    icons = re.findall(r'image="([^"]+)"', diagrams.renderable(dot))
+    assert icons and all(Path(icon).is_file() for icon in icons)
 
 
 def test_overview_shows_what_each_stack_consumes(sandbox):
@@ -32,9 +60,3 @@ def test_overview_shows_what_each_stack_consumes(sandbox):
     assert '"SageMaker/Training" -> "MlNetwork/Network";' in overview
     assert 'label="deploys after"' in overview
     assert "AutoDeleteObjects" not in overview
-
-
-def test_stack_diagram_groups_resources_by_pattern(sandbox):
-    dot = diagrams.stack_dot("DataLake", sandbox.built.stacks["DataLake"], sandbox.templates["DataLake"])
-    assert 'subgraph cluster_0 { label="Lake";' in dot
-    assert "S3::Bucket" in dot and "BucketPolicy" not in dot

@@ -1,71 +1,28 @@
 """The analytics path, end to end on this machine, with the real code and portable SQL:
 
 sample readings -> the real transform handler -> Parquet in the Glue table's types, laid out as
-Firehose writes it (arrival-date Hive partitions) -> the saved Athena queries, run unchanged on
-DuckDB -> the expected counts. Then the ETL job's CURATE_SQL, also unchanged, on the same files.
+Firehose writes it (tests/firehose_layout.py) -> the saved Athena queries, run unchanged on DuckDB
+-> the expected counts. (The ETL job runs on Spark, its own engine: tests/test_etl_job.py.)
 """
 
 from __future__ import annotations
 
-import base64
-import datetime
-import json
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from patterns.saved_queries import SAVED_QUERIES
-from tests.firehose_events import firehose_event, reading
-from tests.lambda_code import LAMBDA_ROOT, load, load_etl
-from tests.test_schema_contract import glue_arrow_schema, to_arrow_value
+from tests.firehose_layout import DAY_1, DAY_2, write_raw_zone
+from tests.test_schema_contract import glue_arrow_schema
 
 DATABASE, TABLE = "mlspec_sbx_raw", "sensor_readings"
 
 
-# Arrival day -> the readings that arrive that day (event_id, status, humidity, battery, event day).
-DAY_1, DAY_2 = datetime.date(2026, 11, 20), datetime.date(2026, 11, 21)
-
-
-def batch(day: datetime.date, count: int, *, start: int, duplicates: int = 0, faults_every: int = 0,
-          late_from: datetime.date | None = None) -> list[str]:
-    payloads = []
-    for i in range(start, start + count):
-        event_day = late_from or day
-        payloads.append(json.dumps(reading(
-            event_id=f"e-{i:04d}",
-            event_time=f"{event_day.isoformat()}T{i % 24:02d}:15:00Z",
-            status="fault" if faults_every and i % faults_every == 0 else "ok",
-            humidity_pct=None if i % 10 == 0 else 40.0,
-            battery_pct=None if i % 20 == 0 else 90,
-        )))
-    payloads += payloads[:duplicates]  # producers retrying: same event_id sent twice
-    return payloads
-
-
 @pytest.fixture(scope="module")
 def raw_zone(tmp_path_factory, sandbox) -> Path:
-    """Parquet files exactly where Firehose would put them: sensor_readings/year=/month=/day=/."""
     (table,) = sandbox.resources("Streaming", "AWS::Glue::Table").values()
-    schema = glue_arrow_schema(table)
-    root = tmp_path_factory.mktemp("raw")
-    arrivals = {
-        DAY_1: batch(DAY_1, 30, start=0, duplicates=2, faults_every=10)
-        + ['{"event_id": "broken"', '{"heartbeat": true}'],  # rejected and dropped: never in Parquet
-        DAY_2: batch(DAY_2, 50, start=100, faults_every=25) + batch(DAY_2, 5, start=500, late_from=DAY_1),
-    }
-    handler = load("event_transform")
-    for day, payloads in arrivals.items():
-        records = handler.handler(firehose_event(payloads), None)["records"]
-        rows = [json.loads(base64.b64decode(r["data"])) for r in records if r["result"] == "Ok"]
-        columns = {f.name: pa.array([to_arrow_value(r[f.name], f.type) for r in rows], type=f.type) for f in schema}
-        partition = root / TABLE / f"year={day:%Y}" / f"month={day:%m}" / f"day={day:%d}"
-        partition.mkdir(parents=True)
-        pq.write_table(pa.table(columns, schema=schema), partition / "mlspec-sbx-sensor-readings-1-2026-11-21.parquet",
-                       compression="snappy")
-    return root
+    return write_raw_zone(tmp_path_factory.mktemp("raw"), glue_arrow_schema(table))
 
 
 @pytest.fixture
@@ -76,7 +33,7 @@ def engine(raw_zone):
     connection.execute(f"CREATE SCHEMA {DATABASE}")
     connection.execute(
         f"CREATE VIEW {DATABASE}.{TABLE} AS SELECT * FROM read_parquet("
-        f"'{raw_zone}/{TABLE}/*/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false)"
+        f"'{raw_zone}/{TABLE}/*/*/*/*', hive_partitioning = true, hive_types_autocast = false)"
     )
     yield connection
     connection.close()
@@ -119,50 +76,3 @@ def test_saved_queries_are_plain_sql_with_no_engine_specific_syntax():
         sql = query.sql(DATABASE, TABLE)
         assert f"{DATABASE}.{TABLE}" in sql
         assert "`" not in sql and "::" not in sql and "date_format" not in sql.lower()
-
-
-# ---------------------------------------------------------------- the ETL job's curation
-
-
-@pytest.fixture
-def curated(engine) -> list[dict]:
-    etl = load_etl()
-    engine.execute(f"CREATE VIEW {etl.RAW_VIEW} AS SELECT * FROM {DATABASE}.{TABLE}")
-    cursor = engine.execute(etl.CURATE_SQL)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-def test_curation_keeps_one_row_per_event_id(curated):
-    ids = [row["event_id"] for row in curated]
-    assert len(ids) == len(set(ids)) == 30 + 50 + 5
-
-
-def test_curation_partitions_by_the_reading_date_not_the_arrival_date(curated):
-    by_day = {}
-    for row in curated:
-        by_day.setdefault((row["year"], row["month"], row["day"]), []).append(row["event_id"])
-    assert {day: len(ids) for day, ids in by_day.items()} == {("2026", "11", "20"): 35, ("2026", "11", "21"): 50}
-    assert {f"e-{i:04d}" for i in range(500, 505)} <= set(by_day[("2026", "11", "20")])
-
-
-def test_curation_output_columns_are_the_schema_plus_partitions(curated):
-    etl = load_etl()
-    assert list(curated[0]) == [*etl.READING_COLUMNS, *etl.PARTITION_KEYS]
-    assert etl.READING_COLUMNS == tuple(f["name"] for f in json.loads(
-        (LAMBDA_ROOT / "event_transform" / "schema.json").read_text())["columns"])
-
-
-def test_curation_drops_rows_that_are_not_valid_readings(engine):
-    etl = load_etl()
-    engine.execute(
-        f"CREATE VIEW {etl.RAW_VIEW} AS SELECT * FROM (VALUES "
-        "('a', TIMESTAMPTZ '2026-11-21 10:00:00+00', 'd', 20.0, NULL, NULL, 'ok'),"
-        "('b', NULL, 'd', 20.0, NULL, NULL, 'ok'),"
-        "('c', TIMESTAMPTZ '2026-11-21 10:00:00+00', 'd', 999.0, NULL, NULL, 'ok'),"
-        "('d', TIMESTAMPTZ '2026-11-21 10:00:00+00', 'd', 20.0, NULL, NULL, 'unknown'),"
-        "('a', TIMESTAMPTZ '2026-11-21 11:00:00+00', 'd', 21.0, NULL, NULL, 'warning')"
-        ") AS t(event_id, event_time, device_id, temperature_c, humidity_pct, battery_pct, status)"
-    )
-    rows = engine.execute(etl.CURATE_SQL).fetchall()
-    assert [(r[0], r[3], r[6]) for r in rows] == [("a", 21.0, "warning")]  # the latest copy of "a" wins

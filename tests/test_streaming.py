@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 
 
@@ -237,6 +239,53 @@ def test_transform_may_only_write_its_logs_and_traces(synth):
     (statements,) = [s for k, s in policies(synth).items() if "Transform" in k]
     assert sorted(a for s in statements for a in s["Action"]) == [
         "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+ACCOUNT, REGION = "111122223333", "eu-west-1"
+
+
+def concrete(value) -> str:
+    """A policy resource with the pseudo parameters filled in (a plain string: no resource refs)."""
+    if isinstance(value, str):
+        return value
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+    return "".join(p if isinstance(p, str) else pseudo[p["Ref"]] for p in value["Fn::Join"][1])
+
+
+def iam_matches(pattern: str, arn: str) -> bool:
+    """IAM's ARN matching: `*` any run of characters, `?` one; nothing else is special."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), arn) is not None
+
+
+def log_grants(synth, policy_part: str) -> list[str]:
+    (statements,) = [s for k, s in policies(synth).items() if policy_part in k]
+
+    def listed(value) -> list:
+        return value if isinstance(value, list) else [value]
+
+    return [concrete(r) for s in statements if any(a.startswith("logs:") for a in listed(s["Action"]))
+            for r in listed(s["Resource"])]
+
+
+def test_the_transform_may_write_to_the_streams_lambda_creates(synth):
+    """Regression: `GetAtt LogGroup.Arn` ends in `:*`, so `<that>:log-stream:*` matched no stream."""
+    function = f"{synth.built.settings.name_prefix}-sensor-readings-transform"
+    stream = (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{function}"
+              ":log-stream:2026/11/24/[$LATEST]0123456789abcdef0123456789abcdef")
+    grants = log_grants(synth, "Transform")
+    assert grants and any(iam_matches(g, stream) for g in grants), grants
+    other = stream.replace(function, "someone-else")
+    assert not any(iam_matches(g, other) for g in grants)
+
+
+def test_firehose_may_write_its_two_delivery_log_streams_only(synth):
+    group = f"/aws/kinesisfirehose/{synth.built.settings.name_prefix}-sensor-readings"
+    grants = log_grants(synth, "Delivery")
+    for stream in ("DestinationDelivery", "BackupDelivery"):
+        arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:{stream}"
+        assert any(iam_matches(g, arn) for g in grants), (stream, grants)
+    assert not any(iam_matches(g, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:Other")
+                   for g in grants)
 
 
 # ---------------------------------------------------------------- alarms and topic

@@ -1,14 +1,10 @@
 """Launch an XGBoost training job with the SageMaker SDK v3 (ModelTrainer) and the deployed stacks.
 
 Everything the job needs comes from the stacks' outputs (subnets, security group, execution role,
-keys, curated bucket, image) and the profile's settings (instance, spot, input mode,
+keys, curated bucket, image) and the deployment's settings (instance, spot, input mode,
 hyperparameters), so the job runs exactly like the Step Functions pipeline's: in the VPC,
-network-isolated, inter-container traffic encrypted, KMS on volumes and output.
-
-Usage:
-  python -m scripts.train                       # sandbox profile, default AWS credentials and region
-  python -m scripts.train --profile prod --region eu-west-1 --wait
-  python -m scripts.train --dry-run             # print the CreateTrainingJob request, send nothing
+network-isolated, inter-container traffic encrypted, KMS on volumes and output. With --wait it
+follows the job, printing each status change with the elapsed time, and fails if the job fails.
 """
 
 from __future__ import annotations
@@ -18,35 +14,39 @@ import copy
 import datetime
 import json
 import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
-from config.profiles import PROFILES, load_settings
 from config.settings import Settings
+from ops import aws
+from ops.cli import OpsError, Runtime, add_aws_options, add_deployment_options, deployment_settings, describe_deployment
+
+NAME = "train"
+EXAMPLES = """examples:
+  python -m ops train --dry-run                                # print the request; no AWS call
+  python -m ops train --wait                                   # follow the job to its end
+  python -m ops train --profile prod --region eu-west-1 --wait
+  python -m ops train --config deployments/example.json --job-name nightly"""
 
 STACK_OUTPUTS = {
     "data-lake": ("CuratedBucketName", "LakeKeyArn"),
     "ml-network": ("SubnetIds", "WorkloadSecurityGroupId", "MlKeyArn"),
     "sagemaker": ("ExecutionRoleArn", "XgboostImageUri"),
 }
-
-
-class MissingOutput(RuntimeError):
-    pass
+FINISHED = ("Completed", "Failed", "Stopped")
+POLL_SECONDS = 30
 
 
 def stack_outputs(cloudformation, settings: Settings) -> dict[str, str]:
-    """The outputs this command needs, from the deployed stacks of `settings.profile`."""
+    """The outputs this command needs, from the deployed stacks of the deployment."""
     found: dict[str, str] = {}
     for suffix, keys in STACK_OUTPUTS.items():
         stack = f"{settings.name_prefix}-{suffix}"
-        outputs = {o["OutputKey"]: o["OutputValue"]
-                   for o in cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])}
+        values = aws.outputs(aws.deployed_stack(cloudformation, stack))
         for key in keys:
-            if key not in outputs:
-                raise MissingOutput(f"stack {stack} has no output {key}: deploy it first (see README)")
-            found[key] = outputs[key]
+            if key not in values:
+                raise OpsError(f"stack {stack} has no output {key}: deploy it first (README, Deploy guide)")
+            found[key] = values[key]
     return found
 
 
@@ -103,7 +103,7 @@ def record_requests(boto_session) -> list[tuple[str, dict]]:
 
 
 def answer_locally(boto_session) -> None:
-    """Answer SageMaker requests made through `boto_session` here, so that none reaches AWS."""
+    """Answer SageMaker requests made through `boto_session` here, so that none reaches AWS (--dry-run)."""
     from botocore.awsrequest import AWSResponse
 
     def answer(model, params, **_):
@@ -123,17 +123,25 @@ def answer_locally(boto_session) -> None:
     boto_session.events.register("before-call.sagemaker.*", answer)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scripts.train", description=__doc__.splitlines()[0],
-                                epilog="\n".join(__doc__.splitlines()[7:11]),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--profile", choices=sorted(PROFILES), default="sandbox", help="settings profile (default sandbox)")
-    p.add_argument("--region", help="AWS region (default: your AWS configuration)")
-    p.add_argument("--job-name", help="base job name (default <prefix>-xgboost)")
-    p.add_argument("--wait", action="store_true", help="wait for the job and print its final status")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print the CreateTrainingJob request built from placeholder outputs; call nothing")
-    return p
+def elapsed(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=int(seconds)))
+
+
+def follow(sagemaker, name: str, runtime: Runtime, poll_seconds: int = POLL_SECONDS) -> dict[str, Any]:
+    """Poll the job until it ends, printing each status change with the elapsed time."""
+    started, seen = runtime.clock(), None
+    while True:
+        job = sagemaker.describe_training_job(TrainingJobName=name)
+        state = (job["TrainingJobStatus"], job.get("SecondaryStatus", ""))
+        if state != seen:
+            transitions = job.get("SecondaryStatusTransitions") or [{}]
+            message = transitions[-1].get("StatusMessage", "")
+            runtime.say(f"{elapsed(runtime.clock() - started):>8}  {state[0]} / {state[1]}"
+                        + (f": {message}" if message else ""))
+            seen = state
+        if state[0] in FINISHED:
+            return job
+        runtime.sleep(poll_seconds)
 
 
 DRY_RUN_OUTPUTS = {
@@ -145,40 +153,45 @@ DRY_RUN_OUTPUTS = {
 }
 
 
-def main(argv: list[str] | None = None, *, boto_session=None) -> int:
-    args = parser().parse_args(argv)
-    settings = load_settings(args.profile)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_deployment_options(p)
+    add_aws_options(p)
+    p.add_argument("--job-name", help="base job name (default <name_prefix>-xgboost)")
+    p.add_argument("--wait", action="store_true", help="follow the job to its end; exit 1 if it fails or stops")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the CreateTrainingJob request built from placeholder outputs; call nothing")
 
+
+def run(args: argparse.Namespace, runtime: Runtime) -> int:
+    settings = deployment_settings(args)
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     if args.dry_run:
-        boto_session = boto_session or boto3.session.Session(
-            region_name=args.region or "us-east-1", aws_access_key_id="dry-run", aws_secret_access_key="dry-run")
+        boto_session = boto3.session.Session(region_name=args.region or "us-east-1",
+                                             aws_access_key_id="dry-run", aws_secret_access_key="dry-run")
         answer_locally(boto_session)
         os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"  # role validation would call IAM
-    boto_session = boto_session or boto3.session.Session(region_name=args.region)
-    requests = record_requests(boto_session)
-    try:
-        from sagemaker.core.helper.session_helper import Session
-
-        outputs = DRY_RUN_OUTPUTS if args.dry_run else stack_outputs(boto_session.client("cloudformation"), settings)
-        trainer = model_trainer(outputs, settings, Session(boto_session=boto_session), args.job_name)
-        trainer.train(wait=args.wait and not args.dry_run, logs=False)
-    except NoCredentialsError:
-        print("error: no AWS credentials found: configure a profile or export AWS_PROFILE", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError, MissingOutput) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    created = [params for name, params in requests if name == "CreateTrainingJob"]
-    if args.dry_run:
-        print(json.dumps(created[0], indent=2, default=str))
-        print("dry run: nothing was sent", file=sys.stderr)
+        outputs = DRY_RUN_OUTPUTS
     else:
-        print(f"started training job {created[0]['TrainingJobName']}")
+        session = aws.connect(args.region, args.aws_profile)
+        boto_session = session.session
+        runtime.note(f"{describe_deployment(settings)}, {session.describe()}")
+        outputs = stack_outputs(boto_session.client("cloudformation"), settings)
+    from sagemaker.core.helper.session_helper import Session
+
+    requests = record_requests(boto_session)
+    model_trainer(outputs, settings, Session(boto_session=boto_session), args.job_name).train(wait=False, logs=False)
+    (created,) = [params for name, params in requests if name == "CreateTrainingJob"]
+    if args.dry_run:
+        runtime.say(json.dumps(created, indent=2, default=str))
+        runtime.note("dry run: nothing was sent")
+        return 0
+    name = created["TrainingJobName"]
+    runtime.say(f"started training job {name}")
+    if not args.wait:
+        return 0
+    job = follow(boto_session.client("sagemaker"), name, runtime)
+    if job["TrainingJobStatus"] != "Completed":
+        raise OpsError(f"training job {name} {job['TrainingJobStatus']}: {job.get('FailureReason', 'no reason given')}")
+    runtime.say(f"training job {name} completed: model {job['ModelArtifacts']['S3ModelArtifacts']}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
