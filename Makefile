@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PROFILE ?=
 CONFIG ?=
 CONTEXT := $(if $(PROFILE),-c profile=$(PROFILE)) $(if $(CONFIG),-c config=$(CONFIG))
-# deploy/destroy take every stack unless told otherwise, e.g. STACKS=mlspec-sbx-streaming.
+# deploy/destroy take every stack unless told otherwise, e.g. STACKS=Streaming (stack ids, not stack names).
 STACKS ?= --all
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
