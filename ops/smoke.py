@@ -223,7 +223,9 @@ class Smoke:
         return f"pipeline execution {arn.rsplit(':', 1)[1]} succeeded"
 
     def invocation(self) -> str:
-        endpoint = self.outputs.get("HostedEndpointName") or self.output("PipelineEndpointName")
+        # After --train, the endpoint that run deployed; otherwise the hosted one, if the stack has it.
+        endpoint = (self.output("PipelineEndpointName") if self.train
+                    else self.outputs.get("HostedEndpointName") or self.output("PipelineEndpointName"))
         status = ["?"]
 
         def in_service() -> bool:

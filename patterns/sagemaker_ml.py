@@ -44,6 +44,8 @@ UUID_LENGTH = 36
 ENDPOINT_POLL = Duration.minutes(1)
 # Errors worth a retry: throttling and SageMaker's transient internal errors.
 TRANSIENT_ERRORS = ["SageMaker.AmazonSageMakerException", "ThrottlingException", "States.Timeout"]
+# The same for AWS SDK integrations, which name errors after the SDK's exceptions.
+SDK_TRANSIENT_ERRORS = ["SageMaker.ThrottlingException", "SageMaker.InternalFailure", "States.Timeout"]
 
 
 def run_name_stem(pipeline_name: str) -> str:
@@ -225,22 +227,28 @@ class TrainingPipeline(Construct):
                                      fail)
         update_endpoint = self._task("UpdateEndpoint", "sagemaker:updateEndpoint", endpoint_parameters, "$.endpoint",
                                      fail)
-        delete_failed = self._task("DeleteFailedEndpoint", "sagemaker:deleteEndpoint",
-                                   {"EndpointName": self.endpoint_name}, "$.deleted", fail)
+        # No optimized integration exists for DeleteEndpoint: the AWS SDK one is used.
+        delete_failed = self._task("DeleteFailedEndpoint", "aws-sdk:sagemaker:deleteEndpoint",
+                                   {"EndpointName": self.endpoint_name}, "$.deleted", fail,
+                                   retry_on=SDK_TRANSIENT_ERRORS)
 
         def describe(id_: str) -> sfn.CustomState:
             return sfn.CustomState(self, id_, state_json={
                 "Type": "Task", "Resource": f"arn:{Aws.PARTITION}:states:::aws-sdk:sagemaker:describeEndpoint",
                 "Parameters": {"EndpointName": self.endpoint_name}, "ResultPath": "$.existing",
                 "ResultSelector": {"status.$": "$.EndpointStatus", "config.$": "$.EndpointConfigName"},
-                "Retry": [{"ErrorEquals": ["ThrottlingException", "SageMaker.ThrottlingException"],
-                           "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
+                "Retry": [{"ErrorEquals": SDK_TRANSIENT_ERRORS, "IntervalSeconds": 10, "MaxAttempts": 3,
+                           "BackoffRate": 2.0}],
             })
 
         status = "$.existing.status"
+        stuck = sfn.Fail(self, "EndpointNeedsAttention", error="EndpointNeedsAttention",
+                         cause="The endpoint is OutOfService or UpdateRollbackFailed: it will not settle by "
+                               "itself; see DescribeEndpoint FailureReason, fix or delete it, and run again.")
         # Before deploying: no endpoint -> create it; InService -> update it; Failed -> delete and
-        # recreate (a Failed endpoint cannot be updated); anything else (Creating, Updating,
-        # SystemUpdating, RollingBack, Deleting) -> wait until it settles, then look again.
+        # recreate (a Failed endpoint cannot be updated); OutOfService or UpdateRollbackFailed ->
+        # fail, they need a person; anything else (Creating, Updating, SystemUpdating, RollingBack,
+        # Deleting) -> wait until it settles, then look again.
         find = describe("FindEndpoint")
         find.add_catch(create_endpoint, errors=["States.TaskFailed"], result_path="$.existing")
         settle = sfn.Wait(self, "WaitForTheEndpointToSettle", time=sfn.WaitTime.duration(ENDPOINT_POLL))
@@ -248,6 +256,8 @@ class TrainingPipeline(Construct):
         find.next(sfn.Choice(self, "WhatToDeploy")
                   .when(sfn.Condition.string_equals(status, "InService"), update_endpoint)
                   .when(sfn.Condition.string_equals(status, "Failed"), delete_failed)
+                  .when(sfn.Condition.or_(sfn.Condition.string_equals(status, "OutOfService"),
+                                          sfn.Condition.string_equals(status, "UpdateRollbackFailed")), stuck)
                   .otherwise(settle))
         delete_failed.next(settle)
         # After deploying: the run succeeds only when the endpoint serves this run's config.
@@ -266,6 +276,9 @@ class TrainingPipeline(Construct):
                                    sfn.Succeed(self, "EndpointInService"))
                              .when(sfn.Condition.string_equals(status, "InService"), rolled_back)
                              .when(sfn.Condition.string_equals(status, "Failed"), failed)
+                             .when(sfn.Condition.or_(sfn.Condition.string_equals(status, "OutOfService"),
+                                                     sfn.Condition.string_equals(status, "UpdateRollbackFailed")),
+                                   stuck)
                              .otherwise(wait))
         create_endpoint.next(wait)
         update_endpoint.next(wait)
@@ -288,13 +301,13 @@ class TrainingPipeline(Construct):
             execution.guard.attach_to_role(self.role)
 
     def _task(self, id_: str, action: str, parameters: Mapping[str, Any], result_path: str,
-              fail: sfn.Fail) -> sfn.CustomState:
+              fail: sfn.Fail, retry_on: Sequence[str] = TRANSIENT_ERRORS) -> sfn.CustomState:
         state = sfn.CustomState(self, id_, state_json={
             "Type": "Task",
             "Resource": f"arn:{Aws.PARTITION}:states:::{action}",
             "Parameters": parameters,
             "ResultPath": result_path,
-            "Retry": [{"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
+            "Retry": [{"ErrorEquals": list(retry_on), "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
         })
         state.add_catch(fail, errors=["States.ALL"], result_path="$.error")
         return state
@@ -318,7 +331,7 @@ class TrainingPipeline(Construct):
                     "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
                     "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpoint",
                     "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint",
-                    "sagemaker:AddTags"],
+                    "sagemaker:AddTags", "sagemaker:ListTags"],
                     resources=sagemaker_resources),
                 # The ML key encrypts the endpoint's volumes: SageMaker checks the key named in the
                 # endpoint config and, on CreateEndpoint/UpdateEndpoint, creates grants on it with

@@ -3,7 +3,7 @@
 It runs a definition's states in order with every Task answered by a scripted fake, and supports
 exactly what the training pipeline uses: Pass (Parameters, ResultPath, the States.Format and
 States.UUID intrinsics), Task (ResultSelector, ResultPath, Catch), Choice (StringEquals,
-StringEqualsPath, And), Wait, Succeed and Fail. Retries and timing are not modelled. Anything else
+StringEqualsPath, And, Or), Wait, Succeed and Fail. Retries and timing are not modelled. Anything else
 raises, so a definition that grows past this walker fails loudly instead of passing untested.
 """
 
@@ -68,6 +68,8 @@ def resolve(template: Any, document: dict) -> Any:
 def condition(rule: dict, document: dict) -> bool:
     if "And" in rule:
         return all(condition(r, document) for r in rule["And"])
+    if "Or" in rule:
+        return any(condition(r, document) for r in rule["Or"])
     if "StringEquals" in rule:
         return get(document, rule["Variable"]) == rule["StringEquals"]
     if "StringEqualsPath" in rule:

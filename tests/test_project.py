@@ -54,3 +54,11 @@ def test_runtime_pins_match_the_lock():
         if line and not line.startswith("#"):
             assert re.fullmatch(r"[\w.-]+==[\w.]+", line), f"unpinned: {line}"
             assert re.search(rf"^{re.escape(line)} \\", lock, re.M), f"{line} differs from requirements-dev.lock"
+
+
+def test_the_settings_files_shown_in_the_docs_are_the_shipped_ones():
+    """docs/settings.md shows deployments/example.json and the README deployments/demo.json: same JSON."""
+    for doc, name in (("docs/settings.md", "example.json"), ("README.md", "demo.json")):
+        blocks = re.findall(r"```json\n(.*?)```", (PROJECT_ROOT / doc).read_text(), re.S)
+        shipped = json.loads((PROJECT_ROOT / "deployments" / name).read_text())
+        assert shipped in [json.loads(block) for block in blocks], f"{doc} does not show deployments/{name}"

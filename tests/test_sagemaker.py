@@ -7,7 +7,7 @@ import re
 
 
 from config.settings import MAX_NAME_PREFIX
-from patterns.sagemaker_ml import IMAGE_MAP, TRANSIENT_ERRORS, run_name_stem
+from patterns.sagemaker_ml import IMAGE_MAP, SDK_TRANSIENT_ERRORS, TRANSIENT_ERRORS, run_name_stem
 from tests import asl
 
 STACK = "SageMaker"
@@ -158,9 +158,41 @@ def test_every_sagemaker_step_retries_transient_errors_and_fails_with_the_cause(
     for name in ("Train", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint",
                  "DeleteFailedEndpoint"):
         state = graph["States"][name]
-        assert state["Retry"][0]["ErrorEquals"] == TRANSIENT_ERRORS, name
+        expected = SDK_TRANSIENT_ERRORS if ":aws-sdk:" in state["Resource"] else TRANSIENT_ERRORS
+        assert state["Retry"][0]["ErrorEquals"] == expected, name
         assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}], name
     assert graph["States"]["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
+
+
+# Step Functions' optimized SageMaker integrations (connect-sagemaker); anything else must go
+# through an AWS SDK integration, or CreateStateMachine rejects the definition.
+OPTIMIZED_SAGEMAKER = {"createEndpoint", "createEndpointConfig", "createHyperParameterTuningJob", "createLabelingJob",
+                       "createModel", "createProcessingJob", "createTrainingJob", "createTransformJob",
+                       "updateEndpoint"}
+
+
+def test_every_task_is_a_real_step_functions_integration(synth):
+    """Regression: `states:::sagemaker:deleteEndpoint` does not exist; the SDK integration does."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    for name, state in states(synth).items():
+        if state["Type"] != "Task":
+            continue
+        resource = state["Resource"].split(":states:::", 1)[1]
+        if resource.startswith("aws-sdk:sagemaker:"):
+            operation = resource.removeprefix("aws-sdk:sagemaker:")
+            assert operation[0].upper() + operation[1:] in model.operation_names, name
+        else:
+            service, action = resource.removesuffix(".sync").split(":")
+            assert service == "sagemaker" and action in OPTIMIZED_SAGEMAKER, (name, resource)
+
+
+def test_an_endpoint_that_needs_a_person_fails_the_run_instead_of_looping(synth):
+    for status in ("OutOfService", "UpdateRollbackFailed"):
+        assert run_pipeline(synth, FakeSageMaker(existing=[status], after=[]))[0] == "Fail:EndpointNeedsAttention"
+        assert run_pipeline(synth, FakeSageMaker(existing=[None], after=["Creating", status]))[0] == \
+            "Fail:EndpointNeedsAttention"
 
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import io
 import json
 
 import duckdb
@@ -430,3 +431,30 @@ def test_exit_1_and_a_summary_when_a_step_fails(sandbox, capsys):
     runtime = Runtime(sleep=sandbox.sleep, clock=lambda: sandbox.seconds, now=lambda: SENT_AT, tty=False)
     assert main(["smoke", "--region", REGION, "--timeout", "120"], runtime=runtime) == 1
     assert capsys.readouterr().out.splitlines()[-1] == "smoke result: 6 steps passed, 1 failed, 2 skipped"
+
+
+@pytest.mark.parametrize(("train", "expected"), [(True, "mlspec-sbx-pipeline-endpoint"),
+                                                 (False, "mlspec-sbx-hosted-endpoint")])
+def test_invoke_checks_the_endpoint_the_run_just_deployed_else_the_hosted_one(train, expected):
+    class SageMaker:
+        class exceptions:  # noqa: N801 - mirrors botocore's client.exceptions
+            ClientError = RuntimeError
+
+        def __init__(self):
+            self.described = []
+
+        def describe_endpoint(self, EndpointName):  # noqa: N803 - boto3's parameter name
+            self.described.append(EndpointName)
+            return {"EndpointStatus": "InService"}
+
+    class Runtime:
+        def invoke_endpoint(self, EndpointName, **_):  # noqa: N803
+            return {"Body": io.BytesIO(b"[1]")}
+
+    sagemaker = SageMaker()
+    check = smoke.Smoke({"sagemaker": sagemaker, "sagemaker-runtime": Runtime()}, load_settings("sandbox"),
+                        train=train, invoke=True)
+    check.outputs = {"PipelineEndpointName": "mlspec-sbx-pipeline-endpoint",
+                     "HostedEndpointName": "mlspec-sbx-hosted-endpoint"}
+    check.invocation()
+    assert sagemaker.described == [expected]

@@ -19,6 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore.config import Config
+
+# Short timeouts and few retries, so a hung EC2 call still leaves time (the function has 60 s) to
+# send CloudFormation a FAILED response instead of letting the stack wait an hour for one.
+EC2_CONFIG = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
 
 
 def lookup(ec2: Any, name: str) -> str:
@@ -56,7 +61,8 @@ def handle(event: dict[str, Any], ec2: Any) -> dict[str, Any]:
             "Data": {"PrefixListId": prefix_list_id}}
 
 
-def handler(event: dict[str, Any], _context: Any, *, client: Callable[[], Any] = lambda: boto3.client("ec2"),
+def handler(event: dict[str, Any], _context: Any, *,
+            client: Callable[[], Any] = lambda: boto3.client("ec2", config=EC2_CONFIG),
             respond: Callable[[str, dict[str, Any]], None] = send_response) -> None:
     body = handle(event, client())
     print(json.dumps({k: v for k, v in body.items() if k != "Data"}))

@@ -102,3 +102,9 @@ def test_the_response_is_a_put_of_the_json_body(module, monkeypatch):
     module.send_response("https://example.invalid/presigned", {"Status": "SUCCESS"})
     assert captured == {"method": "PUT", "url": "https://example.invalid/presigned", "data": b'{"Status": "SUCCESS"}',
                         "timeout": 30, "content_type": ""}
+
+
+def test_ec2_calls_give_up_well_before_the_function_timeout(module):
+    """A hung call must still leave time to answer CloudFormation: 3 tries x (5 s + 10 s) < 60 s."""
+    config = module.EC2_CONFIG
+    assert config.retries["max_attempts"] * (config.connect_timeout + config.read_timeout) < 60
