@@ -60,9 +60,19 @@ class Runtime:
         print(text, file=sys.stderr, end=end, flush=True)
 
 
+def settings_profile(value: str) -> str:
+    """--profile names a settings profile; an AWS CLI user may mean an AWS named profile."""
+    if value not in PROFILES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a settings profile (use {' or '.join(sorted(PROFILES))}); for an AWS named "
+            f"profile use --aws-profile {value} or export AWS_PROFILE={value}")
+    return value
+
+
 def add_deployment_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=sorted(PROFILES),
-                        help="settings profile of the deployment (default: the --config file's, else sandbox)")
+    parser.add_argument("--profile", type=settings_profile, metavar="{" + ",".join(sorted(PROFILES)) + "}",
+                        help="settings profile of the deployment (default: the --config file's, else sandbox); "
+                             "not an AWS profile: see --aws-profile")
     parser.add_argument("--config", metavar="FILE",
                         help='deployment settings file: {"profile": "sandbox", "overrides": {"name_prefix": ...}}')
 

@@ -1,4 +1,12 @@
-"""AlertsTopic: the encrypted SNS topic every alarm of the app notifies."""
+"""AlertsTopic: the encrypted SNS topic every alarm of the app notifies.
+
+Usage, in any stack::
+
+    key = customer_managed_key(stack, "AlertsKey", alias="alias/acme-alerts", description="acme alerts",
+                               for_alarm_topics=True)
+    alerts = AlertsTopic(stack, "Alerts", name="acme-alerts", key=key, email="oncall@example.com")
+    alerts.notify(cloudwatch.Alarm(stack, "Errors", metric=errors, threshold=1, evaluation_periods=1))
+"""
 
 from __future__ import annotations
 
@@ -21,8 +29,8 @@ class AlertsTopic(Construct):
     publishing, and an optional e-mail subscription whose undeliverable notifications are kept
     in an encrypted dead-letter queue."""
 
-    def __init__(self, scope: Construct, id_: str, *, name: str, key: kms.IKey, email: str | None,
-                 destroy_on_removal: bool) -> None:
+    def __init__(self, scope: Construct, id_: str, *, name: str, key: kms.IKey, email: str | None = None,
+                 destroy_on_removal: bool = False) -> None:
         super().__init__(scope, id_)
         self.topic = sns.Topic(self, "Topic", topic_name=name, display_name=name, master_key=key, enforce_ssl=True)
         # The topic policy replaces SNS's default one, so the alarms of this account must be let in

@@ -1,5 +1,15 @@
 """QueryWorkgroup: an Athena workgroup that enforces encrypted, cost-capped queries, plus saved queries;
-AnalystAccess: the managed policy that lets people query through it."""
+AnalystAccess: the managed policy that lets people query through it.
+
+Usage, in any stack::
+
+    lake = DataLakeStorage(stack, "Lake", name_prefix="acme", zones={"raw": ZoneTiering(), "results": ZoneTiering()})
+    workgroup = QueryWorkgroup(stack, "Athena", name="acme-analytics", lake=lake, bytes_scanned_cutoff_mb=1024)
+    workgroup.save_queries([SavedQuery("daily", "Rows per day", "SELECT day, count(*) FROM {table} GROUP BY day")],
+                           database="acme_raw", table="events")
+    analysts = AnalystAccess(stack, "Analysts", name="acme-analyst", workgroup=workgroup, lake=lake,
+                             databases=["acme_raw"], readable={"raw": ["events/*"]})
+"""
 
 from __future__ import annotations
 
@@ -19,12 +29,13 @@ BYTES_PER_MB = 1_000_000
 
 
 class QueryWorkgroup(Construct):
-    """Results go to the lake's results zone (which expires them), SSE-KMS with the lake key; the
-    workgroup's settings override the client's, every query is capped in bytes scanned, and
-    CloudWatch metrics are on."""
+    """Results go under athena/ in the lake's "results" zone (which expires them), SSE-KMS with the
+    lake key; the workgroup's settings override the client's, every query is capped at
+    `bytes_scanned_cutoff_mb`, and CloudWatch metrics are on. The workgroup is deleted with its
+    saved queries only when `destroy_on_removal`."""
 
-    def __init__(self, scope: Construct, id_: str, *, name: str, lake: DataLakeStorage, bytes_scanned_cutoff_mb: int,
-                 database: str, table: str, queries: Sequence[SavedQuery], destroy_on_removal: bool) -> None:
+    def __init__(self, scope: Construct, id_: str, *, name: str, lake: DataLakeStorage,
+                 bytes_scanned_cutoff_mb: int = 1024, destroy_on_removal: bool = False) -> None:
         super().__init__(scope, id_)
         self.output_location = f"s3://{lake.results.bucket_name}/{RESULTS_PREFIX}"
         self.workgroup = athena.CfnWorkGroup(
@@ -49,7 +60,10 @@ class QueryWorkgroup(Construct):
                 ),
             ),
         )
-        self.queries = {}
+        self.queries: dict[str, athena.CfnNamedQuery] = {}
+
+    def save_queries(self, queries: Sequence[SavedQuery], *, database: str, table: str) -> None:
+        """Save `queries` in this workgroup, each over `database`.`table`."""
         for query in queries:
             named = athena.CfnNamedQuery(
                 self,
@@ -71,17 +85,19 @@ class AnalystAccess(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, name: str, workgroup: QueryWorkgroup, lake: DataLakeStorage,
                  databases: Sequence[str], readable: Mapping[str, Sequence[str]],
-                 writable: Mapping[str, Sequence[str]] = {}) -> None:
-        """`readable` / `writable`: zone -> key patterns (e.g. {"raw": ["sensor_readings/*"]})."""
+                 writable: Mapping[str, Sequence[str]] | None = None) -> None:
+        """`readable` / `writable`: zone -> key patterns (e.g. {"raw": ["sensor_readings/*"]}). Writable
+        prefixes may also be emptied (Athena UNLOAD needs an empty target to run again)."""
         super().__init__(scope, id_)
 
         def glue(resource: str) -> str:
             return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
 
+        writable = writable or {}
         results = f"{RESULTS_PREFIX}*"
         read_objects = [lake.objects_arn(zone, key) for zone, keys in readable.items() for key in keys]
-        write_objects = [lake.objects_arn("results", results),
-                         *(lake.objects_arn(zone, key) for zone, keys in writable.items() for key in keys)]
+        unload_objects = [lake.objects_arn(zone, key) for zone, keys in writable.items() for key in keys]
+        write_objects = [lake.objects_arn("results", results), *unload_objects]
         tables = [glue(f"table/{database}/*") for database in databases]
         self.policy = iam.ManagedPolicy(
             self, "Policy", managed_policy_name=name,
@@ -105,6 +121,8 @@ class AnalystAccess(Construct):
                 iam.PolicyStatement(sid="WriteResults", actions=["s3:GetObject", "s3:PutObject",
                                                                   "s3:AbortMultipartUpload"],
                                     resources=write_objects),
+                *([iam.PolicyStatement(sid="ReplaceUnloadedData", actions=["s3:DeleteObject"],
+                                       resources=unload_objects)] if unload_objects else []),
                 lake.key_through_s3("UseTheLakeKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"]),
             ],
         )

@@ -2,19 +2,28 @@
 
 Layout inside every zone bucket: `<dataset>/year=YYYY/month=MM/day=DD/<file>` (Hive-style
 partitions, so Glue, Athena and Firehose agree on them).
+
+Usage, in any stack::
+
+    lake = DataLakeStorage(stack, "Lake", name_prefix="acme", zones={
+        "raw": ZoneTiering(infrequent_access_after_days=30, archive_after_days=90, expire_after_days=365),
+        "curated": ZoneTiering(infrequent_access_after_days=90),
+    })
+    lake.zone("raw")  # an s3.Bucket; lake.key (one rotated CMK) encrypts every zone
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
+from typing import Literal
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from config.settings import ACCESS_LOGS_BUCKET_PURPOSE, ZoneLifecycle
 from patterns.compliance import acknowledge, skip_checkov
 from patterns.keys import customer_managed_key, removal_policy
 
@@ -23,6 +32,8 @@ ARCHIVE_CLASSES = {
     "GLACIER": s3.StorageClass.GLACIER,
     "DEEP_ARCHIVE": s3.StorageClass.DEEP_ARCHIVE,
 }
+ACCESS_LOGS_BUCKET_PURPOSE = "access-logs"  # <prefix>-access-logs-<account>-<region>
+S3_ACCESS_LOGS_BY_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"  # CDK feature flag
 
 REPLICATION_RULES = (
     "HIPAA.Security-S3BucketReplicationEnabled",
@@ -35,6 +46,27 @@ REPLICATION_REASON = (
     "overwrites and deletes, and prod retains every bucket. Add a replica stack in your second "
     "region to satisfy this control."
 )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ZoneTiering:
+    """Storage tiering of one zone: Standard -> Standard-IA -> an archive class -> expiry.
+
+    None skips a step; the default keeps every object in Standard forever and expires replaced
+    or deleted versions after 90 days. S3 requires day 30 or later for Standard-IA, 30 days in
+    Standard-IA before the archive step, and expiry after the last transition.
+    """
+
+    infrequent_access_after_days: int | None = None
+    archive_after_days: int | None = None
+    archive_storage_class: Literal["GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] = "GLACIER_IR"
+    expire_after_days: int | None = None  # None: current versions are kept
+    noncurrent_versions_expire_after_days: int = 90
+
+    def __post_init__(self) -> None:
+        if self.archive_storage_class not in ARCHIVE_CLASSES:
+            raise ValueError(f"archive_storage_class={self.archive_storage_class!r}: use one of "
+                             f"{', '.join(ARCHIVE_CLASSES)}")
 
 
 def dataset_prefix(dataset: str, day: datetime.date | None = None) -> str:
@@ -56,7 +88,9 @@ class DataLakeStorage(Construct):
 
     Secure by default: SSE-KMS with bucket keys, TLS 1.2+ only, uploads that ask for another
     encryption (SSE-S3, SSE-C or another KMS key) denied, public access blocked, ACLs disabled,
-    versioning, lifecycle tiering per zone and server access logs.
+    versioning, lifecycle tiering per zone and server access logs. Buckets and key are retained
+    when the stack is deleted unless `destroy_on_removal` (which also empties the buckets).
+    Bucket names are `<name_prefix>-<zone>-<account>-<region>`: keep them within S3's 63 characters.
     """
 
     def __init__(
@@ -65,12 +99,15 @@ class DataLakeStorage(Construct):
         id_: str,
         *,
         name_prefix: str,
-        zones: Mapping[str, ZoneLifecycle],
-        abort_incomplete_multipart_upload_after_days: int,
-        access_logs_expire_after_days: int,
-        destroy_on_removal: bool,
+        zones: Mapping[str, ZoneTiering],
+        abort_incomplete_multipart_upload_after_days: int = 7,
+        access_logs_expire_after_days: int = 365,
+        destroy_on_removal: bool = False,
     ) -> None:
         super().__init__(scope, id_)
+        # Access logs are delivered by bucket policy: the LogDeliveryWrite ACL that CDK otherwise
+        # uses is refused by ACL-disabled buckets. Set here so the lake needs no app-level flag.
+        self.node.set_context(S3_ACCESS_LOGS_BY_POLICY, True)
         self._removal = removal_policy(destroy_on_removal)
         self._destroy = destroy_on_removal
         self._abort_multipart = Duration.days(abort_incomplete_multipart_upload_after_days)
@@ -172,7 +209,7 @@ class DataLakeStorage(Construct):
         )
         return bucket
 
-    def _zone_bucket(self, name_prefix: str, zone: str, lifecycle: ZoneLifecycle) -> s3.Bucket:
+    def _zone_bucket(self, name_prefix: str, zone: str, lifecycle: ZoneTiering) -> s3.Bucket:
         bucket = self._bucket(
             zone.capitalize(),
             bucket_name=self.bucket_names[zone],
@@ -187,7 +224,7 @@ class DataLakeStorage(Construct):
         acknowledge(bucket, REPLICATION_RULES, REPLICATION_REASON)
         return bucket
 
-    def _lifecycle_rule(self, zone: str, lifecycle: ZoneLifecycle) -> s3.LifecycleRule:
+    def _lifecycle_rule(self, zone: str, lifecycle: ZoneTiering) -> s3.LifecycleRule:
         transitions = []
         if lifecycle.infrequent_access_after_days is not None:
             transitions.append(

@@ -6,6 +6,11 @@ The transform Lambda validates against that file (it ships inside the function's
 CDK side reads the same file to build the Glue table that Firehose converts to Parquet with and
 that Athena queries. Tests write the transform's output to Parquet with these Glue types, so the
 three cannot drift apart.
+
+Usage, anywhere::
+
+    schema = load_schema(Path("schemas/clicks.json"))  # {"dataset", "description", "columns": [...]}
+    schema = DatasetSchema("clicks", "Page clicks", (Column("page", "string", True, "Page path"),))
 """
 
 from __future__ import annotations

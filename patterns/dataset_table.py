@@ -1,4 +1,11 @@
-"""DatasetTable: a Glue database and a partition-projected Parquet table for one lake dataset."""
+"""DatasetTable: a Glue database and a partition-projected Parquet table for one lake dataset.
+
+Usage, in any stack::
+
+    schema = DatasetSchema("clicks", "Page clicks", (Column("page", "string", True, "Page path"),))
+    table = DatasetTable(stack, "ClicksTable", name_prefix="acme", zone="raw", schema=schema, bucket=raw_bucket)
+    table.location  # s3://<bucket>/clicks/, partitioned year=/month=/day=
+"""
 
 from __future__ import annotations
 
@@ -42,7 +49,7 @@ class DatasetTable(Construct):
         zone: str,
         schema: DatasetSchema,
         bucket: s3.IBucket,
-        destroy_on_removal: bool,
+        destroy_on_removal: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         self.schema = schema

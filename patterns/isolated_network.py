@@ -1,12 +1,20 @@
 """IsolatedNetwork: a VPC with no path to the internet, reachable AWS APIs through VPC endpoints.
 
 Isolated subnets only (no internet gateway, no NAT), an S3 gateway endpoint whose policy names the
-lake's buckets (and any model artifact the app is configured to read), interface endpoints with
+given buckets (the lake's, in this app) and objects (a model artifact), interface endpoints with
 private DNS for the consumers that need them, and flow logs to an encrypted log group.
 
 Workloads (training jobs, models, notebooks) use `workload_security_group`. It sends HTTPS only to
 S3 (the region's managed prefix list, looked up at deploy time) and to the interface endpoints'
 security group, and talks to itself (distributed training); the endpoints accept HTTPS only from it.
+
+Usage, in any stack::
+
+    key = customer_managed_key(stack, "Key", alias="alias/acme-ml", description="acme ML", for_log_groups=True)
+    network = IsolatedNetwork(stack, "Network", name="acme-ml", cidr="10.40.0.0/16", key=key,
+                              bucket_arns=[data_bucket.bucket_arn],
+                              interface_endpoints={"sts": ["notebooks"]})
+    job_security_group = network.workload_security_group
 """
 
 from __future__ import annotations
@@ -21,9 +29,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from config.settings import SUBNET_PREFIX_LENGTH
 from patterns.compliance import acknowledge, finding_reference
-from patterns.data_lake import DataLakeStorage
 from patterns.log_groups import encrypted_log_group, log_group_arn, log_stream_arn
 from patterns.roles import depend_on_policy_only, service_role
 
@@ -51,16 +57,26 @@ def _endpoint_id(service: str) -> str:
 
 
 class IsolatedNetwork(Construct):
-    """`interface_endpoints` maps each interface endpoint to create to the consumers that need it
-    (documentation only: an endpoint with no consumer costs ~$7.30 per AZ per month for nothing).
-    `readable_objects` are S3 object ARNs outside the lake that workloads may read through the
-    gateway endpoint (for example a model artifact)."""
+    """`bucket_arns` are the S3 buckets workloads may read and write through the gateway endpoint
+    (its policy names nothing else); `readable_objects` are S3 object ARNs elsewhere that they may
+    only read (for example a model artifact). `interface_endpoints` maps each interface endpoint to
+    create (a key of INTERFACE_ENDPOINT_SERVICES) to the consumers that need it (documentation only:
+    an endpoint with no consumer costs ~$7.30 per AZ per month for nothing); none by default.
+    `key` encrypts the flow logs, kept `flow_log_retention_days`."""
 
-    def __init__(self, scope: Construct, id_: str, *, name: str, az_count: int, cidr: str,
-                 interface_endpoints: Mapping[str, Sequence[str]], lake: DataLakeStorage,
-                 readable_objects: Sequence[str] = (), key: kms.IKey, flow_log_retention_days: int,
-                 destroy_on_removal: bool) -> None:
+    def __init__(self, scope: Construct, id_: str, *, name: str, cidr: str, key: kms.IKey,
+                 bucket_arns: Sequence[str], az_count: int = 2, subnet_prefix_length: int = 24,
+                 interface_endpoints: Mapping[str, Sequence[str]] | None = None,
+                 readable_objects: Sequence[str] = (), flow_log_retention_days: int = 365,
+                 destroy_on_removal: bool = False) -> None:
         super().__init__(scope, id_)
+        interface_endpoints = interface_endpoints or {}
+        unknown = sorted(set(interface_endpoints) - set(INTERFACE_ENDPOINT_SERVICES))
+        if unknown:
+            raise ValueError(f"interface_endpoints: {', '.join(unknown)} unknown; use "
+                             f"{', '.join(INTERFACE_ENDPOINT_SERVICES)}")
+        if not bucket_arns:
+            raise ValueError("bucket_arns: name at least one bucket the workloads may use through the S3 endpoint")
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -68,9 +84,10 @@ class IsolatedNetwork(Construct):
             max_azs=az_count,
             nat_gateways=0,
             subnet_configuration=[ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
-                                                          cidr_mask=SUBNET_PREFIX_LENGTH)],
+                                                          cidr_mask=subnet_prefix_length)],
             enable_dns_hostnames=True,  # private DNS names of interface endpoints need both
             enable_dns_support=True,
+            restrict_default_security_group=True,  # explicit, not left to the app's feature flags
         )
         self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         self._flow_logs(f"/aws/vpc-flow-logs/{name}", key, flow_log_retention_days, destroy_on_removal)
@@ -87,12 +104,14 @@ class IsolatedNetwork(Construct):
                                                       "HTTPS from SageMaker workloads")
         self.workload_security_group.add_egress_rule(self.endpoint_security_group, HTTPS,
                                                      "AWS APIs through the interface endpoints")
-        # Distributed training and inter-container traffic encryption talk between the job's own
-        # instances; nothing else may reach them.
-        self.workload_security_group.add_ingress_rule(self.workload_security_group, ec2.Port.all_tcp(),
-                                                      "Between instances of the same training job")
-        self.workload_security_group.add_egress_rule(self.workload_security_group, ec2.Port.all_tcp(),
-                                                     "Between instances of the same training job")
+        # Distributed training talks TCP between the job's own instances, and inter-container
+        # traffic encryption adds IPsec (IKE on UDP 500, ESP, IP protocol 50); nothing else may reach them.
+        for port, what in ((ec2.Port.all_tcp(), "training traffic"), (ec2.Port.udp(500), "IPsec key exchange"),
+                           (ec2.Port(protocol=ec2.Protocol.ESP, string_representation="ESP"), "IPsec ESP")):
+            self.workload_security_group.add_ingress_rule(self.workload_security_group, port,
+                                                          f"Between instances of the same training job: {what}")
+            self.workload_security_group.add_egress_rule(self.workload_security_group, port,
+                                                         f"Between instances of the same training job: {what}")
 
         self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[ec2.SubnetSelection(
@@ -102,7 +121,7 @@ class IsolatedNetwork(Construct):
             principals=[iam.AnyPrincipal()],
             actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation",
                      "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-            resources=[arn for zone in lake.buckets for arn in (lake.bucket_arn(zone), lake.objects_arn(zone, "*"))],
+            resources=[arn for bucket in bucket_arns for arn in (bucket, f"{bucket}/*")],
         ))
         if readable_objects:
             self.s3_endpoint.add_to_policy(iam.PolicyStatement(
@@ -185,7 +204,7 @@ class IsolatedNetwork(Construct):
             runtime=LOOKUP_RUNTIME, architecture=lambda_.Architecture.ARM_64, handler="handler.handler",
             code=lambda_.Code.from_asset(str(PREFIX_LIST_LOOKUP_SOURCE),
                                          exclude=["tests", "__pycache__", "*.pyc", ".pytest_cache"]),
-            memory_size=128, timeout=Duration.minutes(1), reserved_concurrent_executions=1,
+            memory_size=128, timeout=Duration.minutes(1),
             tracing=lambda_.Tracing.ACTIVE, role=role.without_policy_updates(), log_group=log_group,
         )
         depend_on_policy_only(function, policy)
@@ -211,8 +230,17 @@ class IsolatedNetwork(Construct):
             "queue would hold a stale deploy request nobody can replay.",
             checkov=["CKV_AWS_116"],
         )
+        acknowledge(
+            function,
+            ["HIPAA.Security-LambdaConcurrency", "NIST.800.53.R5-LambdaConcurrency"],
+            "Runs once per deploy; a reservation would only take concurrency from the account, and in a "
+            "new account (quota 10, all of which Lambda keeps unreserved) it would fail the deploy.",
+            checkov=["CKV_AWS_115"],
+        )
         lookup = CustomResource(
             self, "S3PrefixList", service_token=function.function_arn, resource_type="Custom::PrefixListLookup",
+            # A lost response fails the deploy in 5 minutes, not CloudFormation's default hour.
+            service_timeout=Duration.minutes(5),
             properties={"PrefixListName": f"com.amazonaws.{Aws.REGION}.s3"},
         )
         return lookup.get_att_string("PrefixListId")

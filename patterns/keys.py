@@ -1,4 +1,10 @@
-"""Customer-managed KMS keys: rotation on, deletion window tied to the removal setting."""
+"""Customer-managed KMS keys: rotation on, deletion window tied to the removal setting.
+
+Usage, in any stack::
+
+    key = customer_managed_key(stack, "Key", alias="alias/acme-data", description="acme: data at rest",
+                               for_log_groups=True)
+"""
 
 from __future__ import annotations
 
@@ -18,13 +24,14 @@ def customer_managed_key(
     *,
     alias: str,
     description: str,
-    destroy_on_removal: bool,
+    destroy_on_removal: bool = False,
     for_log_groups: bool = False,
     for_alarm_topics: bool = False,
 ) -> kms.Key:
-    """A rotated CMK. `for_log_groups` lets CloudWatch Logs of this account and region use it;
-    `for_alarm_topics` lets CloudWatch alarms publish to SNS topics encrypted with it, and SNS
-    deliver to dead-letter queues encrypted with it."""
+    """A rotated CMK, retained with a 30-day deletion window unless `destroy_on_removal` (then
+    deleted with the stack, after 7 days). `for_log_groups` lets CloudWatch Logs of this account
+    and region use it; `for_alarm_topics` lets CloudWatch alarms publish to SNS topics encrypted
+    with it, and SNS deliver to dead-letter queues encrypted with it."""
     key = kms.Key(
         scope,
         id_,

@@ -1,4 +1,11 @@
-"""Log groups: KMS-encrypted, bounded retention, removal tied to the settings."""
+"""Log groups: KMS-encrypted, bounded retention, retained unless told otherwise.
+
+Usage, in any stack (the key must let CloudWatch Logs use it)::
+
+    key = customer_managed_key(stack, "LogKey", alias="alias/acme-logs", description="acme logs",
+                               for_log_groups=True)
+    group = encrypted_log_group(stack, "Logs", name="/acme/app", key=key, retention_days=90)
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from config.settings import LOG_RETENTION_DAYS
 from patterns.keys import removal_policy
 
+# Days -> CDK's member for every bounded retention CloudWatch Logs offers (RetentionDays.INFINITE
+# is left out on purpose: logs are kept for a bounded time). jsii enums expose names, not numbers,
+# hence the table; tests/test_patterns_standalone.py checks each against what CDK synthesizes.
 RETENTION = {
     1: logs.RetentionDays.ONE_DAY, 3: logs.RetentionDays.THREE_DAYS, 5: logs.RetentionDays.FIVE_DAYS,
     7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
@@ -20,17 +29,27 @@ RETENTION = {
     2192: logs.RetentionDays.SIX_YEARS, 2557: logs.RetentionDays.SEVEN_YEARS, 2922: logs.RetentionDays.EIGHT_YEARS,
     3288: logs.RetentionDays.NINE_YEARS, 3653: logs.RetentionDays.TEN_YEARS,
 }
-assert tuple(RETENTION) == LOG_RETENTION_DAYS, "settings and CDK retention periods disagree"
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """CDK's retention for `days`, one of the periods CloudWatch Logs accepts."""
+    if isinstance(days, bool) or days not in RETENTION:
+        raise ValueError(f"retention_days={days!r} is not a CloudWatch Logs retention period: use one of "
+                         f"{', '.join(map(str, RETENTION))}")
+    return RETENTION[days]
 
 
 def encrypted_log_group(
-    scope: Construct, id_: str, *, name: str | None, key: kms.IKey, retention_days: int, destroy_on_removal: bool
+    scope: Construct, id_: str, *, key: kms.IKey, name: str | None = None, retention_days: int = 365,
+    destroy_on_removal: bool = False,
 ) -> logs.LogGroup:
+    """A log group encrypted with `key`, kept `retention_days`; deleted with the stack only when
+    `destroy_on_removal` says so. `name=None` lets CloudFormation name it."""
     return logs.LogGroup(
         scope,
         id_,
         log_group_name=name,
-        retention=RETENTION[retention_days],
+        retention=retention(retention_days),
         encryption_key=key,
         removal_policy=removal_policy(destroy_on_removal),
     )

@@ -2,6 +2,11 @@
 
 Written in the SQL that Athena (Trino) and DuckDB share, with no translation shim: the tests run
 these exact strings on DuckDB against Parquet laid out as Firehose writes it.
+
+Usage, anywhere (QueryWorkgroup.save_queries saves them in a workgroup)::
+
+    daily = SavedQuery("daily", "Rows per day", "SELECT day, count(*) FROM {table} GROUP BY day")
+    daily.sql("acme_raw", "clicks")  # 'SELECT day, count(*) FROM acme_raw.clicks GROUP BY day\\n'
 """
 
 from __future__ import annotations

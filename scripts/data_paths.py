@@ -388,7 +388,7 @@ CATALOG = (
         context={"aws:CalledVia": ["athena.amazonaws.com"]},
         kms=through_s3("{lake_key}", "{etl_output|bucketarn}", "kms:Decrypt")),
     Hop("catalog-17", "Athena (UNLOAD)", "curated zone: training data", "analyst", ("s3:PutObject",),
-        ("{train_input|s3arn}20261124_000000_00000_abcde_part-0000",), "training CSV for the pipeline (README step 5)",
+        ("{train_input|s3arn}20261124_000000_00000_abcde_part-0000",), "training CSV for the pipeline (deploy guide step 5)",
         context={**sse("{athena_key}"), "aws:CalledVia": ["athena.amazonaws.com"]},
         kms=through_s3("{athena_key}", "{train_input|bucketarn}", "kms:GenerateDataKey", "kms:Decrypt")),
     Hop("catalog-18", "Athena", "results zone", "analyst", ("s3:PutObject",),
@@ -401,6 +401,11 @@ CATALOG = (
     # Must fail:
     Hop("catalog-20", "ETL job", "raw zone (write)", "ETL job role", ("s3:PutObject",), (FIREHOSE_OBJECT,),
         "nothing: the job never writes raw", context=sse("{glue_s3_key}"), expect="ImplicitlyDenied"),
+    Hop("catalog-21", "analyst", "curated zone: training data (clear)", "analyst", ("s3:DeleteObject",),
+        ("{train_input|s3arn}20261124_000000_00000_abcde_part-0000",),
+        "nothing: old training data goes, so an UNLOAD can run again (it needs an empty target)"),
+    Hop("catalog-22", "analyst", "curated zone: the curated dataset (delete)", "analyst", ("s3:DeleteObject",),
+        (CURATED_OBJECT,), "nothing: analysts read the dataset, they never delete it", expect="ImplicitlyDenied"),
 )
 
 ML_NETWORK = (

@@ -32,6 +32,7 @@ from stacks.catalog_stack import CatalogStack
 from stacks.data_lake_stack import DataLakeStack
 from stacks.ml_network_stack import MlNetworkStack
 from stacks.sagemaker_stack import SageMakerStack
+from stacks.shared import Shared
 from stacks.streaming_stack import StreamingStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -77,9 +78,17 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
                   lake=lake, raw_table=streaming.table)
     ml_network = add(MlNetworkStack, "MlNetwork", "ml-network",
                      "isolated VPC (no internet path), VPC endpoints, flow logs", lake=lake)
+    # What the stacks share, each taken from its one owner (stacks/shared.py).
+    shared = Shared(
+        alerts=streaming.alerts,
+        ml_key=ml_network.key,
+        # The settings name it after the streaming stack, but it is the app's log retention (the
+        # VPC flow logs have their own): read here only.
+        app_log_retention_days=settings.streaming.log_retention_days,
+    )
     sagemaker = add(SageMakerStack, "SageMaker", "sagemaker",
                     "SageMaker training pipeline and real-time endpoint in a private VPC", lake=lake,
-                    network=ml_network.network, ml_key=ml_network.key, alerts=streaming.alerts)
+                    network=ml_network.network, shared=shared)
     # Names, not tokens, carry these: make the deploy order explicit.
     catalog.add_stack_dependency(streaming, "the ETL job and saved queries read the raw table")
     sagemaker.add_stack_dependency(streaming, "endpoint alarms notify the alerts topic")

@@ -7,12 +7,14 @@ from constructs import Construct
 
 from config.settings import Settings
 from patterns.athena import AnalystAccess, QueryWorkgroup
+from patterns.curation_job import CurationJob
 from patterns.data_lake import DataLakeStorage
 from patterns.dataset_table import DatasetTable
-from patterns.glue_catalog import CurationJob, GlueSecurity, ZoneCrawler
-from patterns.sagemaker_ml import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
+from patterns.glue_security import GlueSecurity
+from patterns.parquet_delivery import prefixes
+from patterns.sagemaker_lake_prefixes import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
 from patterns.saved_queries import SAVED_QUERIES
-from patterns.streaming_ingestion import prefixes
+from patterns.zone_crawler import ZoneCrawler
 
 
 class CatalogStack(Stack):
@@ -55,9 +57,9 @@ class CatalogStack(Stack):
         )
         self.workgroup = QueryWorkgroup(
             self, "Athena", name=f"{prefix}-analytics", lake=lake,
-            bytes_scanned_cutoff_mb=catalog.athena_bytes_scanned_cutoff_mb, database=raw_table.database_name,
-            table=raw_table.table_name, queries=SAVED_QUERIES, destroy_on_removal=destroy,
+            bytes_scanned_cutoff_mb=catalog.athena_bytes_scanned_cutoff_mb, destroy_on_removal=destroy,
         )
+        self.workgroup.save_queries(SAVED_QUERIES, database=raw_table.database_name, table=raw_table.table_name)
         self.analysts = AnalystAccess(
             self, "Analysts", name=f"{prefix}-analyst", workgroup=self.workgroup, lake=lake,
             databases=list(databases.values()),

@@ -5,8 +5,18 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from config.settings import Settings
-from patterns.data_lake import DataLakeStorage
+from config.settings import Settings, ZoneLifecycle
+from patterns.data_lake import DataLakeStorage, ZoneTiering
+
+
+def zone_tiering(lifecycle: ZoneLifecycle) -> ZoneTiering:
+    return ZoneTiering(
+        infrequent_access_after_days=lifecycle.infrequent_access_after_days,
+        archive_after_days=lifecycle.archive_after_days,
+        archive_storage_class=lifecycle.archive_storage_class,
+        expire_after_days=lifecycle.expire_after_days,
+        noncurrent_versions_expire_after_days=lifecycle.noncurrent_versions_expire_after_days,
+    )
 
 
 class DataLakeStack(Stack):
@@ -19,7 +29,7 @@ class DataLakeStack(Stack):
             self,
             "Lake",
             name_prefix=settings.name_prefix,
-            zones=lake_settings.zones,
+            zones={zone: zone_tiering(lifecycle) for zone, lifecycle in lake_settings.zones.items()},
             abort_incomplete_multipart_upload_after_days=lake_settings.abort_incomplete_multipart_upload_after_days,
             access_logs_expire_after_days=lake_settings.access_logs_expire_after_days,
             destroy_on_removal=settings.destroy_data_on_removal,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from config.settings import Settings
+from config.settings import SUBNET_PREFIX_LENGTH, Settings
 from patterns.data_lake import DataLakeStorage
 from patterns.isolated_network import IsolatedNetwork
 from patterns.keys import customer_managed_key
@@ -24,7 +24,8 @@ class MlNetworkStack(Stack):
         )
         self.network = IsolatedNetwork(
             self, "Network", name=f"{prefix}-ml-network", az_count=network.az_count, cidr=network.vpc_cidr,
-            interface_endpoints=interface_endpoint_consumers(settings), lake=lake,
+            subnet_prefix_length=SUBNET_PREFIX_LENGTH, interface_endpoints=interface_endpoint_consumers(settings),
+            bucket_arns=[lake.bucket_arn(zone) for zone in lake.buckets],
             readable_objects=[s3_object_arn(uri) for uri in model_artifacts(settings)], key=self.key,
             flow_log_retention_days=network.flow_log_retention_days,
             destroy_on_removal=settings.destroy_data_on_removal,

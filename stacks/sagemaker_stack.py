@@ -1,4 +1,8 @@
-"""The SageMaker stack: execution role and guard, training pipeline, optional endpoint and notebook."""
+"""The SageMaker stack: execution role and guard, training pipeline, optional endpoint and notebook.
+
+It maps `settings.sagemaker` to the patterns' props; the ML key, the alerts topic and the log
+retention come from `Shared` (see stacks/shared.py for who owns them).
+"""
 
 from __future__ import annotations
 
@@ -6,47 +10,66 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from config.settings import Settings
-from patterns.alerts import AlertsTopic
 from patterns.data_lake import DataLakeStorage
 from patterns.isolated_network import IsolatedNetwork
-from patterns.sagemaker_ml import PrivateNotebook, RealtimeEndpoint, SageMakerExecution, TrainingPipeline, XgboostImage
+from patterns.private_notebook import PrivateNotebook
+from patterns.realtime_endpoint import EndpointVariant, RealtimeEndpoint
+from patterns.sagemaker_execution import SageMakerExecution
+from patterns.training_pipeline import TrainingPipeline
+from patterns.xgboost_image import XgboostImage
+from stacks.shared import Shared
 from stacks.wiring import model_artifacts, s3_object_arn
 
 
 class SageMakerStack(Stack):
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, lake: DataLakeStorage,
-                 network: IsolatedNetwork, ml_key, alerts: AlertsTopic, **kwargs) -> None:
+                 network: IsolatedNetwork, shared: Shared, **kwargs) -> None:
         super().__init__(scope, id_, **kwargs)
-        prefix, ml = settings.name_prefix, settings.sagemaker
+        prefix, ml, destroy = settings.name_prefix, settings.sagemaker, settings.destroy_data_on_removal
         subnets = network.subnets.subnets
         sg = network.workload_security_group
         self.image = XgboostImage(self, "XgboostImage")
         self.execution = SageMakerExecution(
-            self, "Execution", name_prefix=prefix, lake=lake, ml_key=ml_key,
-            training_data_prefix=ml.training_data_prefix, vpc=network.vpc,
-            deny_jobs_outside_vpc=ml.deny_jobs_outside_vpc,
+            self, "Execution", name_prefix=prefix, lake=lake, ml_key=shared.ml_key, vpc=network.vpc,
+            training_data_prefix=ml.training_data_prefix, deny_jobs_outside_vpc=ml.deny_jobs_outside_vpc,
             model_artifacts=[s3_object_arn(uri) for uri in model_artifacts(settings)],
         )
+        pipeline_variant = ml.endpoint_variants[0]
         self.pipeline = TrainingPipeline(
-            self, "Training", name=f"{prefix}-xgboost", endpoint_name=f"{prefix}-pipeline-endpoint", settings=ml,
-            lake=lake, ml_key=ml_key,
-            execution=self.execution, image=self.image, security_group=sg, subnets=subnets,
-            log_retention_days=settings.streaming.log_retention_days,
-            destroy_on_removal=settings.destroy_data_on_removal,
+            self, "Training", name=f"{prefix}-xgboost", endpoint_name=f"{prefix}-pipeline-endpoint",
+            hyperparameters=ml.xgboost_hyperparameters, lake=lake, ml_key=shared.ml_key, execution=self.execution,
+            image=self.image, security_group=sg, subnets=subnets,
+            training_instance_type=ml.training_instance_type, training_instance_count=ml.training_instance_count,
+            training_volume_gb=ml.training_volume_gb, training_max_runtime_minutes=ml.training_max_runtime_minutes,
+            training_input_mode=ml.training_input_mode, managed_spot_training=ml.managed_spot_training,
+            spot_max_wait_minutes=ml.spot_max_wait_minutes, endpoint_variant_name=pipeline_variant.name,
+            endpoint_instance_type=pipeline_variant.instance_type,
+            endpoint_instance_count=pipeline_variant.initial_instance_count,
+            data_capture_sampling_percent=ml.data_capture_sampling_percent,
+            log_retention_days=shared.app_log_retention_days, destroy_on_removal=destroy,
         )
         self.endpoint = None
         if ml.model_artifact is not None:
             self.endpoint = RealtimeEndpoint(
-                self, "Hosting", name=f"{prefix}-hosted-endpoint", settings=ml, lake=lake, ml_key=ml_key,
-                execution=self.execution, image=self.image, security_group=sg, subnets=subnets, alerts=alerts,
+                self, "Hosting", name=f"{prefix}-hosted-endpoint", model_artifact=ml.model_artifact, lake=lake,
+                ml_key=shared.ml_key, execution=self.execution, image=self.image, security_group=sg, subnets=subnets,
+                alerts=shared.alerts,
+                variants=[EndpointVariant(name=v.name, instance_type=v.instance_type,
+                                          initial_instance_count=v.initial_instance_count, weight=v.weight,
+                                          model_artifact=v.model_artifact) for v in ml.endpoint_variants],
+                data_capture_sampling_percent=ml.data_capture_sampling_percent,
+                autoscaling_max_instances=ml.autoscaling_max_instances,
+                autoscaling_target_invocations_per_instance=ml.autoscaling_target_invocations_per_instance,
+                alarm_5xx_errors_per_5_minutes=ml.alarm_5xx_errors_per_5_minutes,
+                alarm_model_latency_ms=ml.alarm_model_latency_ms,
             )
         self.notebook = None
         if ml.notebook_enabled:
             self.notebook = PrivateNotebook(
-                self, "Notebook", name=f"{prefix}-notebook", instance_type=ml.notebook_instance_type, ml_key=ml_key,
-                lake=lake, security_group=sg, subnet=subnets[0], pipeline=self.pipeline,
+                self, "Notebook", name=f"{prefix}-notebook", instance_type=ml.notebook_instance_type,
+                ml_key=shared.ml_key, lake=lake, security_group=sg, subnet=subnets[0], pipeline=self.pipeline,
                 hosted_endpoint=self.endpoint.endpoint.endpoint_name if self.endpoint else None,
-                destroy_on_removal=settings.destroy_data_on_removal,
+                destroy_on_removal=destroy,
             )
         outputs = {
             "ExecutionRoleArn": self.execution.role.role_arn,

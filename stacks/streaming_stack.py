@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
@@ -11,7 +13,13 @@ from patterns.data_lake import DataLakeStorage
 from patterns.dataset_schema import load_schema
 from patterns.dataset_table import DatasetTable
 from patterns.keys import customer_managed_key
-from patterns.streaming_ingestion import StreamingIngestion
+from patterns.kinesis_stream import EncryptedStream
+from patterns.parquet_delivery import ParquetDelivery
+from patterns.record_transform import RecordTransform
+from patterns.streaming_alarms import StreamingAlarms
+
+# The handler validates records against the schema.json beside it (patterns.dataset_schema reads the same file).
+TRANSFORM_SOURCE = Path(__file__).resolve().parent.parent / "lambda" / "event_transform"
 
 
 class StreamingStack(Stack):
@@ -19,7 +27,7 @@ class StreamingStack(Stack):
 
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, lake: DataLakeStorage, **kwargs) -> None:
         super().__init__(scope, id_, **kwargs)
-        prefix, destroy = settings.name_prefix, settings.destroy_data_on_removal
+        prefix, destroy, streaming = settings.name_prefix, settings.destroy_data_on_removal, settings.streaming
         self.schema = load_schema()
         self.key = customer_managed_key(
             self,
@@ -31,29 +39,41 @@ class StreamingStack(Stack):
             for_alarm_topics=True,
         )
         self.alerts = AlertsTopic(self, "Alerts", name=f"{prefix}-alerts", key=self.key,
-                                  email=settings.streaming.alarm_email, destroy_on_removal=destroy)
+                                  email=streaming.alarm_email, destroy_on_removal=destroy)
         self.table = DatasetTable(self, "RawTable", name_prefix=prefix, zone="raw", schema=self.schema, bucket=lake.raw,
                                   destroy_on_removal=destroy)
-        self.ingestion = StreamingIngestion(
-            self,
-            "Streaming",
-            name_prefix=prefix,
-            settings=settings.streaming,
-            schema=self.schema,
-            table=self.table,
-            lake=lake,
-            zone="raw",
-            key=self.key,
-            alerts=self.alerts,
-            destroy_on_removal=destroy,
+        # One scope for the whole path: its resources keep the logical ids they have always had.
+        ingestion = Construct(self, "Streaming")
+        name = f"{prefix}-{self.schema.dataset.replace('_', '-')}"
+        self.stream = EncryptedStream(
+            ingestion, name=name, key=self.key, capacity_mode=streaming.capacity_mode,
+            shard_count=streaming.shard_count, retention_hours=streaming.retention_hours, destroy_on_removal=destroy,
+        )
+        self.transform = RecordTransform(
+            ingestion, function_name=f"{name}-transform", code_directory=TRANSFORM_SOURCE, key=self.key,
+            description="Validates and normalizes stream records for Firehose (schema.json)",
+            memory_mib=streaming.transform_memory_mib, reserved_concurrency=streaming.transform_reserved_concurrency,
+            log_retention_days=streaming.log_retention_days, destroy_on_removal=destroy,
+        )
+        self.delivery = ParquetDelivery(
+            ingestion, name=name, stream=self.stream.stream, key=self.key, transform=self.transform.function,
+            table=self.table, lake=lake, zone="raw", buffer_size_mib=streaming.buffer_size_mib,
+            buffer_interval_seconds=streaming.buffer_interval_seconds,
+            log_retention_days=streaming.log_retention_days, destroy_on_removal=destroy,
+        )
+        self.alarms = StreamingAlarms(
+            ingestion, name=name, stream=self.stream.stream, transform=self.transform.function,
+            delivery_stream_name=self.delivery.delivery_stream_name, alerts=self.alerts,
+            iterator_age_alarm_seconds=streaming.iterator_age_alarm_seconds,
+            data_freshness_alarm_seconds=streaming.data_freshness_alarm_seconds,
         )
         outputs = {
-            "StreamName": (self.ingestion.stream.stream_name, "Producers put records here (JSON or CSV)"),
-            "StreamArn": (self.ingestion.stream.stream_arn, "Kinesis stream ARN"),
+            "StreamName": (self.stream.stream.stream_name, "Producers put records here (JSON or CSV)"),
+            "StreamArn": (self.stream.stream.stream_arn, "Kinesis stream ARN"),
             "StreamKeyArn": (self.key.key_arn, "Producers need kms:GenerateDataKey on this key"),
-            "ProducerPolicyArn": (self.ingestion.producer_policy.managed_policy_arn,
+            "ProducerPolicyArn": (self.stream.producer_policy.managed_policy_arn,
                                   "Attach to producer roles: PutRecords on the stream, the stream key through Kinesis"),
-            "DeliveryStreamName": (self.ingestion.delivery_stream.ref, "Firehose delivery stream"),
+            "DeliveryStreamName": (self.delivery.delivery_stream.ref, "Firehose delivery stream"),
             "RawDatabaseName": (self.table.database_name, "Glue database of the raw zone"),
             "RawTableName": (self.table.table_name, "Glue table of the streaming dataset (partition projection)"),
             "AlertsTopicArn": (self.alerts.topic.topic_arn, "Every alarm of the app notifies this topic"),

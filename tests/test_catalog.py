@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Capture, Match, Template
 
-from patterns.glue_catalog import GLUE_VERSION
-from patterns.saved_queries import SAVED_QUERIES
+from patterns.curation_job import ETL_SCRIPT, GLUE_VERSION
 
 STACK = "Catalog"
 _TEMPLATES: dict[int, Template] = {}
@@ -19,6 +18,7 @@ def template(synth) -> Template:
     if id(synth) not in _TEMPLATES:
         _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
     return _TEMPLATES[id(synth)]
+
 
 def of_type(synth, type_: str) -> dict[str, dict]:
     return synth.resources(STACK, type_)
@@ -40,12 +40,22 @@ def catalog_key_id(synth) -> str:
     return only(synth, "AWS::KMS::Key")[0]
 
 
+def from_data_lake(synth, reference: dict) -> dict:
+    """The DataLake stack's value that a Fn::GetStackOutput in this stack reads."""
+    read = reference["Fn::GetStackOutput"]
+    assert read["StackName"] == synth.built.stacks["DataLake"].stack_name
+    return synth.templates["DataLake"]["Outputs"][read["OutputName"]]["Value"]
+
+
+def lake_key_arn(synth) -> dict:
+    return {"Fn::GetAtt": [synth.only("DataLake", "AWS::KMS::Key")[0], "Arn"]}
+
+
 def lake_bucket(synth, reference: dict) -> tuple[str, str]:
     """(zone, "Ref" or attribute) of the DataLake bucket a Fn::GetStackOutput in this stack reads."""
-    lake = synth.templates["DataLake"]
-    value = lake["Outputs"][reference["Fn::GetStackOutput"]["OutputName"]]["Value"]
+    value = from_data_lake(synth, reference)
     bucket_id, attribute = (value["Ref"], "Ref") if "Ref" in value else value["Fn::GetAtt"]
-    name_start = lake["Resources"][bucket_id]["Properties"]["BucketName"]["Fn::Join"][1][0]
+    name_start = synth.templates["DataLake"]["Resources"][bucket_id]["Properties"]["BucketName"]["Fn::Join"][1][0]
     zone = name_start.removeprefix(f"{prefix_of(synth)}-").removesuffix("-")
     return zone, attribute
 
@@ -61,7 +71,7 @@ def test_security_configuration_encrypts_s3_logs_and_bookmarks_with_kms(synth):
     assert encryption["JobBookmarksEncryption"] == {"JobBookmarksEncryptionMode": "CSE-KMS", "KmsKeyArn": key}
     (s3_encryption,) = encryption["S3Encryptions"]
     assert s3_encryption["S3EncryptionMode"] == "SSE-KMS"
-    assert s3_encryption["KmsKeyArn"]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputFnGetAttLakeKey")
+    assert from_data_lake(synth, s3_encryption["KmsKeyArn"]) == lake_key_arn(synth)
 
 
 def test_catalog_key_rotates_and_admits_cloudwatch_logs(synth):
@@ -206,8 +216,6 @@ def test_etl_script_asset_is_the_repository_script(sandbox):
     _, job = only(sandbox, "AWS::Glue::Job")
     asset_name = job["Properties"]["Command"]["ScriptLocation"]["Fn::Sub"].rsplit("/", 1)[1]
     shipped = (sandbox.assembly_dir / f"asset.{asset_name.removesuffix('.py')}.py")
-    from patterns.glue_catalog import ETL_SCRIPT
-
     assert shipped.read_text() == ETL_SCRIPT.read_text()
 
 
@@ -266,18 +274,18 @@ def test_crawler_catalogs_only_its_own_database(synth):
 
 
 def test_workgroup_enforces_encrypted_capped_results_in_the_results_zone(synth):
-    _, workgroup = only(synth, "AWS::Athena::WorkGroup")
-    configuration = workgroup["Properties"]["WorkGroupConfiguration"]
-    assert configuration["EnforceWorkGroupConfiguration"] is True
-    assert configuration["PublishCloudWatchMetricsEnabled"] is True
-    assert configuration["BytesScannedCutoffPerQuery"] == catalog_settings(synth).athena_bytes_scanned_cutoff_mb * 10**6
-    results = configuration["ResultConfiguration"]
-    assert results["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
-    assert results["EncryptionConfiguration"]["KmsKey"]["Fn::GetStackOutput"]["OutputName"].startswith(
-        "PublishOutputFnGetAttLakeKey")
-    location = results["OutputLocation"]["Fn::Join"][1]
-    assert location[1]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefLakeResults")
-    assert location[2] == "/athena/"
+    key, results_bucket = Capture(), Capture()
+    template(synth).has_resource_properties("AWS::Athena::WorkGroup", {"WorkGroupConfiguration": {
+        "EnforceWorkGroupConfiguration": True,
+        "PublishCloudWatchMetricsEnabled": True,
+        "BytesScannedCutoffPerQuery": catalog_settings(synth).athena_bytes_scanned_cutoff_mb * 10**6,
+        "ResultConfiguration": {
+            "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": key},
+            "OutputLocation": {"Fn::Join": ["", ["s3://", results_bucket, "/athena/"]]},
+        },
+    }})
+    assert from_data_lake(synth, key.as_object()) == lake_key_arn(synth)
+    assert lake_bucket(synth, results_bucket.as_object()) == ("results", "Ref")
 
 
 def test_sandbox_workgroup_can_be_deleted_with_its_queries_and_prod_cannot(sandbox, prod):
@@ -289,14 +297,29 @@ def test_saved_queries_target_the_streaming_table_in_the_workgroup(synth):
     workgroup_id, _ = only(synth, "AWS::Athena::WorkGroup")
     database = f"{prefix_of(synth).replace('-', '_')}_raw"
     named = {q["Properties"]["Name"]: q["Properties"] for q in of_type(synth, "AWS::Athena::NamedQuery").values()}
-    assert set(named) == {q.name for q in SAVED_QUERIES}
-    for query in SAVED_QUERIES:
-        props = named[query.name]
-        assert props["WorkGroup"] == {"Ref": workgroup_id}
-        assert props["Database"] == database
-        assert props["QueryString"] == query.sql(database, "sensor_readings")
+    assert sorted(named) == ["data-quality", "latest-partition", "readings-per-day"]
+    for name, props in named.items():
+        assert props["WorkGroup"] == {"Ref": workgroup_id}, name
+        assert props["Database"] == database, name
+        # Every table it reads is the streaming table, fully qualified; no placeholder is left.
+        assert set(re.findall(r"\bFROM ([\w.]+)", props["QueryString"])) == {f"{database}.sensor_readings"}, name
+        assert "{" not in props["QueryString"] and props["QueryString"].endswith("\n"), name
+    assert named["readings-per-day"]["QueryString"] == (
+        "SELECT year, month, day, count(*) AS readings, count(DISTINCT device_id) AS devices\n"
+        f"FROM {database}.sensor_readings\n"
+        "GROUP BY year, month, day\n"
+        "ORDER BY year, month, day\n")
 
 
-def test_outputs(synth):
-    assert {"WorkGroupName", "CuratedDatabaseName", "EtlJobName", "CuratedCrawlerName"} <= set(
-        synth.templates[STACK]["Outputs"])
+def test_outputs_refer_to_the_analyst_policy_workgroup_database_job_and_crawlers(synth):
+    outputs = template(synth)
+    (policy_id,) = outputs.find_resources("AWS::IAM::ManagedPolicy", {
+        "Properties": {"ManagedPolicyName": f"{prefix_of(synth)}-analyst"}})
+    outputs.has_output("AnalystPolicyArn", {"Value": {"Ref": policy_id}})
+    outputs.has_output("WorkGroupName", {"Value": {"Ref": only(synth, "AWS::Athena::WorkGroup")[0]}})
+    outputs.has_output("CuratedDatabaseName", {"Value": f"{prefix_of(synth).replace('-', '_')}_curated"})
+    outputs.has_output("EtlJobName", {"Value": {"Ref": only(synth, "AWS::Glue::Job")[0]}})
+    for zone in catalog_settings(synth).crawler_zones:
+        (crawler_id,) = outputs.find_resources("AWS::Glue::Crawler", {
+            "Properties": {"Name": f"{prefix_of(synth)}-{zone}"}})
+        outputs.has_output(f"{zone.capitalize()}CrawlerName", {"Value": {"Ref": crawler_id}})

@@ -6,42 +6,57 @@ import datetime
 
 import pytest
 from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Match, Template
 
-from config.settings import ZONE_NAMES
+from config.aws_limits import ACCOUNT_ID_LENGTH, BUCKET_NAME_MAX, LONGEST_REGION_NAME
+from config.settings import MAX_NAME_PREFIX, ZONE_NAMES
 from patterns.data_lake import dataset_prefix
 from tests.conftest import CUSTOM_OVERRIDES
 
 STACK = "DataLake"
-ZONE_LOGICAL_PREFIX = {"raw": "LakeRaw", "curated": "LakeCurated", "results": "LakeResults"}
+_TEMPLATES: dict[int, Template] = {}
 
 
-def one(resources: dict, prefix: str) -> tuple[str, dict]:
-    matches = [(k, v) for k, v in resources.items() if k.startswith(prefix)]
-    assert len(matches) == 1, f"expected one resource named {prefix}*, got {[k for k, _ in matches]}"
-    return matches[0]
+def template(synth) -> Template:
+    """The data lake template for aws_cdk.assertions, built once per synth."""
+    if id(synth) not in _TEMPLATES:
+        _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
+    return _TEMPLATES[id(synth)]
 
 
 def buckets(synth) -> dict[str, dict]:
     return synth.resources(STACK, "AWS::S3::Bucket")
 
 
+def bucket_name(synth, purpose: str) -> dict:
+    """`<prefix>-<purpose>-<account>-<region>`, as the template should write it."""
+    return {"Fn::Join": ["", [f"{synth.built.settings.name_prefix}-{purpose}-", {"Ref": "AWS::AccountId"}, "-",
+                              {"Ref": "AWS::Region"}]]}
+
+
+def named_bucket(synth, purpose: str) -> tuple[str, dict]:
+    """(logical id, resource) of the one bucket named for `purpose` (a zone or "access-logs")."""
+    found = template(synth).find_resources("AWS::S3::Bucket", {"Properties": {"BucketName": bucket_name(synth, purpose)}})
+    assert len(found) == 1, f"expected one bucket named {purpose}, got {list(found)}"
+    return next(iter(found.items()))
+
+
 def zone_bucket(synth, zone: str) -> tuple[str, dict]:
-    return one(buckets(synth), ZONE_LOGICAL_PREFIX[zone])
+    return named_bucket(synth, zone)
 
 
 def access_log_bucket(synth) -> tuple[str, dict]:
-    return one(buckets(synth), "LakeAccessLogs")
+    return named_bucket(synth, "access-logs")
 
 
 def policy_statements(synth, bucket_logical_id: str) -> list[dict]:
-    policies = [p for p in synth.resources(STACK, "AWS::S3::BucketPolicy").values()
-                if p["Properties"]["Bucket"] == {"Ref": bucket_logical_id}]
-    assert len(policies) == 1
-    return policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    (policy,) = template(synth).find_resources("AWS::S3::BucketPolicy", {
+        "Properties": {"Bucket": {"Ref": bucket_logical_id}}}).values()
+    return policy["Properties"]["PolicyDocument"]["Statement"]
 
 
 def key_logical_id(synth) -> str:
-    return one(synth.resources(STACK, "AWS::KMS::Key"), "LakeKey")[0]
+    return synth.only(STACK, "AWS::KMS::Key")[0]
 
 
 def objects_of(bucket_logical_id: str) -> dict:
@@ -84,8 +99,8 @@ def test_one_customer_managed_key_with_rotation_and_alias(each_profile):
 
 
 def test_key_deletion_window_is_short_only_where_data_may_be_destroyed(sandbox, prod):
-    assert one(sandbox.resources(STACK, "AWS::KMS::Key"), "LakeKey")[1]["Properties"]["PendingWindowInDays"] == 7
-    assert one(prod.resources(STACK, "AWS::KMS::Key"), "LakeKey")[1]["Properties"]["PendingWindowInDays"] == 30
+    template(sandbox).has_resource_properties("AWS::KMS::Key", {"PendingWindowInDays": 7})
+    template(prod).has_resource_properties("AWS::KMS::Key", {"PendingWindowInDays": 30})
 
 
 # ---------------------------------------------------------------- zone buckets
@@ -116,11 +131,20 @@ def test_zone_bucket_is_sse_kms_with_bucket_key_and_the_lake_key(each_profile, z
 
 @pytest.mark.parametrize("zone", ZONE_NAMES)
 def test_zone_bucket_name_is_prefix_zone_account_region(each_profile, zone):
-    _, bucket = zone_bucket(each_profile, zone)
     prefix = each_profile.built.settings.name_prefix
-    assert bucket["Properties"]["BucketName"] == {
-        "Fn::Join": ["", [f"{prefix}-{zone}-", {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}]]
-    }
+    template(each_profile).has_resource_properties("AWS::S3::Bucket", {"BucketName": {
+        "Fn::Join": ["", [f"{prefix}-{zone}-", {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}]]}})
+
+
+def test_the_longest_allowed_name_prefix_fits_every_bucket_name_of_the_lake(sandbox):
+    """The settings cap name_prefix; every name part the lake builds must still fit S3's 63 characters."""
+    prefix = sandbox.built.settings.name_prefix
+    purposes = [b["Properties"]["BucketName"]["Fn::Join"][1][0].removeprefix(f"{prefix}-").removesuffix("-")
+                for b in buckets(sandbox).values()]
+    assert sorted(purposes) == sorted([*ZONE_NAMES, "access-logs"])
+    longest = max(len(f"{'p' * MAX_NAME_PREFIX}-{purpose}-{'1' * ACCOUNT_ID_LENGTH}-{'r' * LONGEST_REGION_NAME}")
+                  for purpose in purposes)
+    assert longest <= BUCKET_NAME_MAX
 
 
 def test_every_bucket_blocks_public_access_disables_acls_and_is_versioned(each_profile):
@@ -136,12 +160,15 @@ def test_every_bucket_blocks_public_access_disables_acls_and_is_versioned(each_p
 
 def test_every_bucket_denies_plain_http_and_tls_below_1_2(each_profile):
     for logical_id in buckets(each_profile):
-        statements = policy_statements(each_profile, logical_id)
-        resources = [{"Fn::GetAtt": [logical_id, "Arn"]}, objects_of(logical_id)]
-        assert {"Action": "s3:*", "Effect": "Deny", "Principal": {"AWS": "*"}, "Resource": resources,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}} in statements
-        assert {"Action": "s3:*", "Effect": "Deny", "Principal": {"AWS": "*"}, "Resource": resources,
-                "Condition": {"NumericLessThan": {"s3:TlsVersion": 1.2}}} in statements
+        deny = {"Action": "s3:*", "Effect": "Deny", "Principal": {"AWS": "*"},
+                "Resource": [{"Fn::GetAtt": [logical_id, "Arn"]}, objects_of(logical_id)]}
+        template(each_profile).has_resource_properties("AWS::S3::BucketPolicy", {
+            "Bucket": {"Ref": logical_id},
+            "PolicyDocument": {"Statement": Match.array_with([
+                Match.exact({**deny, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+                Match.exact({**deny, "Condition": {"NumericLessThan": {"s3:TlsVersion": 1.2}}}),
+            ])},
+        })
 
 
 @pytest.mark.parametrize("zone", ZONE_NAMES)
@@ -205,8 +232,7 @@ def test_sandbox_lifecycle_defaults_tier_standard_ia_then_glacier_ir(sandbox):
 
 def test_overrides_reach_the_template(custom):
     """Every overridden value in CUSTOM_OVERRIDES shows up (non-default archive classes included)."""
-    raw = zone_bucket(custom, "raw")[1]["Properties"]
-    assert raw["BucketName"]["Fn::Join"][1][0] == "acme-ml-raw-"
+    raw = zone_bucket(custom, "raw")[1]["Properties"]  # named acme-ml-raw-...
     assert raw["LifecycleConfiguration"]["Rules"][0]["Transitions"] == [
         {"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": 0}]
     assert raw["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 400
@@ -271,10 +297,12 @@ def test_prod_stacks_have_termination_protection(sandbox, prod):
     assert not any(stack.termination_protection for stack in sandbox.built.stacks.values())
 
 
-def test_outputs_name_the_key_and_every_bucket(each_profile):
-    outputs = each_profile.templates[STACK]["Outputs"]
-    assert {"LakeKeyArn", "RawBucketName", "CuratedBucketName", "ResultsBucketName",
-            "AccessLogBucketName"} <= set(outputs)
+def test_outputs_give_the_key_arn_and_every_bucket_name(each_profile):
+    outputs = template(each_profile)
+    outputs.has_output("LakeKeyArn", {"Value": {"Fn::GetAtt": [key_logical_id(each_profile), "Arn"]}})
+    for zone in ZONE_NAMES:
+        outputs.has_output(f"{zone.capitalize()}BucketName", {"Value": {"Ref": zone_bucket(each_profile, zone)[0]}})
+    outputs.has_output("AccessLogBucketName", {"Value": {"Ref": access_log_bucket(each_profile)[0]}})
 
 
 def test_typed_properties_for_the_later_stacks(sandbox):

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from aws_cdk.assertions import Match, Template
+
+from config.aws_limits import INTERFACE_ENDPOINT_NAMES, LOG_RETENTION_DAYS
+from patterns.isolated_network import INTERFACE_ENDPOINT_SERVICES
+from patterns.log_groups import RETENTION
 from stacks.wiring import NOTEBOOK_ENDPOINTS
 
 STACK = "MlNetwork"
 NO_INTERNET_TYPES = ["AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::VPCGatewayAttachment",
                      "AWS::EC2::EgressOnlyInternetGateway", "AWS::EC2::EIP", "AWS::EC2::TransitGatewayAttachment"]
+SECURITY_GROUPS = {"endpoint": "Interface endpoints: HTTPS from the workload security group only",
+                   "workload": "SageMaker training jobs, models and notebooks"}
+_TEMPLATES: dict[int, Template] = {}
 
+
+def template(synth) -> Template:
+    """The network template for aws_cdk.assertions, built once per synth."""
+    if id(synth) not in _TEMPLATES:
+        _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
+    return _TEMPLATES[id(synth)]
 
 
 def of_type(synth, type_: str) -> dict[str, dict]:
@@ -26,8 +40,17 @@ def service_suffix(endpoint: dict) -> str:
 
 
 def security_group_ids(synth) -> dict[str, str]:
-    groups = of_type(synth, "AWS::EC2::SecurityGroup")
-    return {("endpoint" if "Endpoint" in k else "workload"): k for k in groups}
+    """"endpoint" / "workload" -> logical id of that security group, found by its description."""
+    ids = {}
+    for role, description in SECURITY_GROUPS.items():
+        (ids[role],) = template(synth).find_resources("AWS::EC2::SecurityGroup", {
+            "Properties": {"GroupDescription": description}})
+    assert len(of_type(synth, "AWS::EC2::SecurityGroup")) == 2
+    return ids
+
+
+def group_id(logical_id: str) -> dict:
+    return {"Fn::GetAtt": [logical_id, "GroupId"]}
 
 
 def test_there_is_no_path_to_the_internet(synth):
@@ -79,38 +102,55 @@ def test_interface_endpoints_use_private_dns_and_only_the_endpoint_security_grou
 
 def test_endpoints_accept_https_only_from_the_workload_security_group(synth):
     groups = security_group_ids(synth)
-    (endpoint_group,) = [g for k, g in of_type(synth, "AWS::EC2::SecurityGroup").items() if k == groups["endpoint"]]
-    assert "SecurityGroupIngress" not in endpoint_group["Properties"]  # no CIDR rule: CDK's open=False
-    ingress = [r["Properties"] for r in of_type(synth, "AWS::EC2::SecurityGroupIngress").values()
-               if r["Properties"]["GroupId"] == {"Fn::GetAtt": [groups["endpoint"], "GroupId"]}]
-    assert ingress == [{"Description": "HTTPS from SageMaker workloads", "FromPort": 443, "ToPort": 443,
-                        "IpProtocol": "tcp", "GroupId": {"Fn::GetAtt": [groups["endpoint"], "GroupId"]},
-                        "SourceSecurityGroupId": {"Fn::GetAtt": [groups["workload"], "GroupId"]}}]
+    # No CIDR rule on the group itself: CDK's open=False.
+    template(synth).has_resource("AWS::EC2::SecurityGroup", {"Properties": {
+        "GroupDescription": SECURITY_GROUPS["endpoint"], "SecurityGroupIngress": Match.absent()}})
+    ingress = template(synth).find_resources("AWS::EC2::SecurityGroupIngress", {
+        "Properties": {"GroupId": group_id(groups["endpoint"])}})
+    assert [r["Properties"] for r in ingress.values()] == [{
+        "Description": "HTTPS from SageMaker workloads", "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp",
+        "GroupId": group_id(groups["endpoint"]), "SourceSecurityGroupId": group_id(groups["workload"])}]
 
 
 def test_workload_egress_is_https_to_s3_and_the_endpoints_and_its_own_job_only(synth):
     groups = security_group_ids(synth)
-    (workload,) = [g for k, g in of_type(synth, "AWS::EC2::SecurityGroup").items() if k == groups["workload"]]
-    assert "SecurityGroupEgress" not in workload["Properties"]  # no CIDR rule, 0.0.0.0/0 least of all
+    # No CIDR rule on the group itself, 0.0.0.0/0 least of all.
+    template(synth).has_resource("AWS::EC2::SecurityGroup", {"Properties": {
+        "GroupDescription": SECURITY_GROUPS["workload"], "SecurityGroupEgress": Match.absent()}})
     egress = [r["Properties"] for r in of_type(synth, "AWS::EC2::SecurityGroupEgress").values()]
     (lookup_id,) = of_type(synth, "Custom::PrefixListLookup")
-    to_groups = sorted((e["DestinationSecurityGroupId"]["Fn::GetAtt"][0], e["FromPort"], e["ToPort"])
-                       for e in egress if "DestinationSecurityGroupId" in e)
-    assert to_groups == sorted([(groups["endpoint"], 443, 443), (groups["workload"], 0, 65535)])
+    to_groups = sorted((e["DestinationSecurityGroupId"]["Fn::GetAtt"][0], e["IpProtocol"], e.get("FromPort"),
+                        e.get("ToPort")) for e in egress if "DestinationSecurityGroupId" in e)
+    # Its own job: TCP, and the IPsec of inter-container traffic encryption (IKE on UDP 500, ESP).
+    assert to_groups == sorted([(groups["endpoint"], "tcp", 443, 443), (groups["workload"], "tcp", 0, 65535),
+                                (groups["workload"], "udp", 500, 500), (groups["workload"], "50", None, None)])
     (to_s3,) = [e for e in egress if "DestinationPrefixListId" in e]
     assert (to_s3["DestinationPrefixListId"], to_s3["FromPort"], to_s3["ToPort"], to_s3["IpProtocol"]) == (
         {"Fn::GetAtt": [lookup_id, "PrefixListId"]}, 443, 443, "tcp")
-    assert len(egress) == 3 and not any("CidrIp" in e for e in egress)
+    assert len(egress) == 5 and not any("CidrIp" in e for e in egress)
+
+
+def test_the_training_job_instances_reach_each_other_including_ipsec(synth):
+    """Inter-container traffic encryption is always on: without UDP 500 and ESP within the group,
+    a job of two or more instances cannot start its IPsec tunnels."""
+    groups = security_group_ids(synth)
+    workload = {"Fn::GetAtt": [groups["workload"], "GroupId"]}
+    ingress = sorted((r["Properties"]["IpProtocol"], r["Properties"].get("FromPort"))
+                     for r in of_type(synth, "AWS::EC2::SecurityGroupIngress").values()
+                     if r["Properties"]["GroupId"] == workload)
+    assert ingress == [("50", None), ("tcp", 0), ("udp", 500)]
 
 
 def test_the_s3_prefix_list_is_looked_up_by_its_regional_name_at_deploy_time(synth):
     (lookup,) = of_type(synth, "Custom::PrefixListLookup").values()
     assert lookup["Properties"]["PrefixListName"] == {
         "Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".s3"]]}
-    (function_id,) = [k for k, f in of_type(synth, "AWS::Lambda::Function").items()
-                      if f["Properties"].get("FunctionName", "").endswith("-prefix-list-lookup")]
+    (function_id, function), = template(synth).find_resources("AWS::Lambda::Function", {"Properties": {
+        "FunctionName": f"{synth.built.settings.name_prefix}-ml-network-prefix-list-lookup"}}).items()
     assert lookup["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function_id, "Arn"]}
-    (policy,) = [p for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if k.startswith("NetworkPrefixList")]
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = template(synth).find_resources("AWS::IAM::ManagedPolicy", {"Properties": {
+        "Roles": [{"Ref": role_id}]}}).values()
     actions = [a for s in policy["Properties"]["PolicyDocument"]["Statement"]
                for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
     assert "ec2:DescribeManagedPrefixLists" in actions
@@ -151,9 +191,8 @@ def test_ecr_layer_bucket_is_allowed_only_with_the_ecr_endpoint(sandbox, custom)
 def test_flow_logs_capture_all_traffic_into_an_encrypted_bounded_log_group(synth):
     (flow_log,) = of_type(synth, "AWS::EC2::FlowLog").values()
     assert flow_log["Properties"]["TrafficType"] == "ALL"
-    (log_group_id, log_group), = [(k, g) for k, g in of_type(synth, "AWS::Logs::LogGroup").items()
-                                  if k.startswith("NetworkFlowLogs")]
-    assert flow_log["Properties"]["LogGroupName"] == {"Ref": log_group_id}
+    log_group_id = flow_log["Properties"]["LogGroupName"]["Ref"]
+    log_group = of_type(synth, "AWS::Logs::LogGroup")[log_group_id]
     assert log_group["Properties"]["LogGroupName"] == f"/aws/vpc-flow-logs/{synth.built.settings.name_prefix}-ml-network"
     assert log_group["Properties"]["RetentionInDays"] == synth.built.settings.network.flow_log_retention_days
     (key_id,) = of_type(synth, "AWS::KMS::Key")
@@ -165,5 +204,25 @@ def test_default_security_group_is_stripped(synth):
     assert len(of_type(synth, "Custom::VpcRestrictDefaultSG")) == 1
 
 
-def test_outputs_for_the_operator_command(synth):
-    assert {"VpcId", "SubnetIds", "WorkloadSecurityGroupId", "MlKeyArn"} <= set(synth.templates[STACK]["Outputs"])
+def test_outputs_for_the_operator_command_refer_to_the_vpc_its_subnets_the_workload_group_and_the_key(synth):
+    (vpc_id,) = of_type(synth, "AWS::EC2::VPC")
+    (key_id,) = of_type(synth, "AWS::KMS::Key")
+    outputs = template(synth)
+    outputs.has_output("VpcId", {"Value": {"Ref": vpc_id}})
+    outputs.has_output("WorkloadSecurityGroupId", {"Value": group_id(security_group_ids(synth)["workload"])})
+    outputs.has_output("MlKeyArn", {"Value": {"Fn::GetAtt": [key_id, "Arn"]}})
+    # "subnet-a,subnet-b": a plain Ref when there is one subnet.
+    refs = [{"Ref": subnet_id} for subnet_id in sorted(of_type(synth, "AWS::EC2::Subnet"))]
+    joined = [part for ref in refs for part in (",", ref)][1:]
+    outputs.has_output("SubnetIds", {"Value": refs[0] if len(refs) == 1 else {"Fn::Join": ["", joined]}})
+
+
+# ---------------------------------------------------------------- settings and patterns agree
+
+
+def test_the_settings_offer_exactly_the_interface_endpoints_the_network_can_create():
+    assert sorted(INTERFACE_ENDPOINT_NAMES) == sorted(INTERFACE_ENDPOINT_SERVICES)
+
+
+def test_the_settings_accept_exactly_the_retention_periods_log_groups_can_have():
+    assert LOG_RETENTION_DAYS == tuple(RETENTION)

@@ -198,3 +198,10 @@ def test_the_package_documents_the_same_exit_codes():
     from ops.cli import EXIT_CODES_HELP
 
     assert EXIT_CODES_HELP.split("\n", 1)[1] in ops.__doc__
+
+
+def test_an_aws_profile_given_as_profile_is_pointed_to_aws_profile(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["smoke", "--profile", "myaws"])
+    assert exit_.value.code == 2
+    assert "for an AWS named profile use --aws-profile myaws or export AWS_PROFILE=myaws" in capsys.readouterr().err

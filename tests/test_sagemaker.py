@@ -1,57 +1,154 @@
-"""The SageMaker stack: role scope, VPC guard, the pipeline's training parameters, hosting, notebook."""
+"""The SageMaker stack: role scope, VPC guard, the pipeline's training parameters, hosting, notebook.
+
+Resources are found by what they are (trust, statements, the output or property that refers to
+them), never by fragments of logical ids; cross-stack references are followed to the producer
+stack's output and compared with what that stack exports under a documented name.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
+from aws_cdk.assertions import Capture, Match, Template
 
 from config.settings import MAX_NAME_PREFIX
-from patterns.sagemaker_ml import IMAGE_MAP, SDK_TRANSIENT_ERRORS, TRANSIENT_ERRORS, run_name_stem
+from patterns.training_pipeline import SDK_TRANSIENT_ERRORS, TRANSIENT_ERRORS, run_name_stem
+from patterns.xgboost_image import IMAGE_MAP
 from tests import asl
 
 STACK = "SageMaker"
+_TEMPLATES: dict[int, Template] = {}
 
 
-
-def of_type(synth, type_: str) -> dict[str, dict]:
-    return synth.resources(STACK, type_)
+def template(synth) -> Template:
+    """The SageMaker template as aws_cdk.assertions sees it (parsed once per profile)."""
+    if id(synth) not in _TEMPLATES:
+        _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
+    return _TEMPLATES[id(synth)]
 
 
 def ml_settings(synth):
     return synth.built.settings.sagemaker
 
 
+def produced(synth, value: Any) -> tuple[str, Any]:
+    """(producer stack id, the value it exports) of a cross-stack reference (Fn::GetStackOutput)."""
+    reference = value["Fn::GetStackOutput"]
+    (stack_id,) = [sid for sid, stack in synth.built.stacks.items() if stack.stack_name == reference["StackName"]]
+    return stack_id, synth.templates[stack_id]["Outputs"][reference["OutputName"]]["Value"]
+
+
+def exported(synth, stack_id: str, output: str) -> tuple[str, Any]:
+    """What a producer stack exports under one of its named outputs, as `produced` returns it."""
+    return stack_id, synth.templates[stack_id]["Outputs"][output]["Value"]
+
+
+def ref_of(export: tuple[str, Any]) -> tuple[str, Any]:
+    """The Ref of the resource whose GetAtt an output exports (a key's id from its ARN's output)."""
+    stack_id, value = export
+    return stack_id, {"Ref": value["Fn::GetAtt"][0]}
+
+
+def network_subnets(synth) -> list[tuple[str, Any]]:
+    """The subnets the network stack exports (SubnetIds is their comma-joined Refs)."""
+    stack_id, value = exported(synth, "MlNetwork", "SubnetIds")
+    refs = [part for part in value["Fn::Join"][1] if isinstance(part, dict)] if "Fn::Join" in value else [value]
+    return [(stack_id, ref) for ref in refs]
+
+
+def marker(synth, token: dict) -> str:
+    """A CloudFormation token as text: `<Ref:X>`, `<GetAtt:X.Y>`, `<Map:Mapping>`, and a cross-stack
+    reference as `<Stack:...>` around the producer's value (e.g. `<MlNetwork:GetAtt:Key1234.Arn>`)."""
+    if "Ref" in token:
+        return f"<Ref:{token['Ref']}>"
+    if "Fn::GetAtt" in token:
+        return f"<GetAtt:{'.'.join(token['Fn::GetAtt'])}>"
+    if "Fn::GetStackOutput" in token:
+        stack_id, value = produced(synth, token)
+        return f"<{stack_id}:{marker(synth, value)[1:-1]}>"
+    if "Fn::FindInMap" in token:
+        return f"<Map:{token['Fn::FindInMap'][0]}>"
+    raise AssertionError(f"unexpected token {token}")
+
+
+def exported_marker(synth, stack_id: str, output: str) -> str:
+    """How `definition` shows a reference to a producer stack's named output."""
+    return f"<{stack_id}:{marker(synth, exported(synth, stack_id, output)[1])[1:-1]}>"
+
+
 def definition(synth) -> dict:
-    """The state machine definition, with every CloudFormation token replaced by a marker:
-    `<Ref:X>`, `<GetAtt:X.Y>`, `<Output:Name>` or `<Map:Mapping>`."""
-    (machine,) = of_type(synth, "AWS::StepFunctions::StateMachine").values()
-
-    def marker(token: dict) -> str:
-        if "Ref" in token:
-            return f"<Ref:{token['Ref']}>"
-        if "Fn::GetAtt" in token:
-            return f"<GetAtt:{'.'.join(token['Fn::GetAtt'])}>"
-        if "Fn::GetStackOutput" in token:
-            return f"<Output:{token['Fn::GetStackOutput']['OutputName']}>"
-        if "Fn::FindInMap" in token:
-            return f"<Map:{token['Fn::FindInMap'][0]}>"
-        raise AssertionError(f"unexpected token {token}")
-
+    """The state machine definition, with every CloudFormation token replaced by its `marker`."""
+    (machine,) = template(synth).find_resources("AWS::StepFunctions::StateMachine").values()
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    return json.loads("".join(p if isinstance(p, str) else marker(p) for p in parts))
+    return json.loads("".join(p if isinstance(p, str) else marker(synth, p) for p in parts))
 
 
 def states(synth) -> dict[str, dict]:
     return definition(synth)["States"]
 
 
+def statements_by_sid(policy: dict) -> dict[str, dict]:
+    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+# ---------------------------------------------------------------- finding resources by what they are
+
+
+def execution_role_id(synth) -> str:
+    """The role SageMaker assumes for jobs and models: trusted by SageMaker, described as such."""
+    (role_id,) = template(synth).find_resources("AWS::IAM::Role", {"Properties": {
+        "AssumeRolePolicyDocument": {"Statement": [Match.object_like({
+            "Principal": {"Service": "sagemaker.amazonaws.com"}})]},
+        "Description": Match.string_like_regexp("SageMaker training jobs and models"),
+    }})
+    return role_id
+
+
+def pipeline_role_id(synth) -> str:
+    """The role the state machine runs as."""
+    role = Capture()
+    template(synth).has_resource_properties("AWS::StepFunctions::StateMachine", {"RoleArn": {"Fn::GetAtt": [role, "Arn"]}})
+    return role.as_string()
+
+
+def policies_attached_to(synth, role_id: str) -> dict[str, dict]:
+    return template(synth).find_resources("AWS::IAM::ManagedPolicy", {"Properties": {
+        "Roles": Match.array_with([{"Ref": role_id}])}})
+
+
+DENYING = {"Properties": {"PolicyDocument": {"Statement": Match.array_with([Match.object_like({"Effect": "Deny"})])}}}
+
+
+def guards(synth) -> dict[str, dict]:
+    """Managed policies that deny something: the VPC-only guard, when it exists."""
+    return template(synth).find_resources("AWS::IAM::ManagedPolicy", DENYING)
+
+
+def grants_of(synth, role_id: str) -> dict:
+    """The one managed policy that grants `role_id` its permissions (guards set aside)."""
+    (policy,) = [p for k, p in policies_attached_to(synth, role_id).items() if k not in guards(synth)]
+    return policy
+
+
+def execution_statements(synth) -> dict[str, dict]:
+    return statements_by_sid(grants_of(synth, execution_role_id(synth)))
+
+
+def pipeline_statements(synth) -> dict[str, dict]:
+    return statements_by_sid(grants_of(synth, pipeline_role_id(synth)))
+
+
 # ---------------------------------------------------------------- image
 
 
 def test_xgboost_image_comes_from_a_region_mapping(sandbox):
-    template = sandbox.templates[STACK]
-    (mapping_id, mapping), = template["Mappings"].items()
+    (mapping_id, mapping), = sandbox.templates[STACK]["Mappings"].items()
     table = json.loads(IMAGE_MAP.read_text())
     assert {region: value["uri"] for region, value in mapping.items()} == table["images"]
     assert states(sandbox)["Train"]["Parameters"]["AlgorithmSpecification"]["TrainingImage"] == f"<Map:{mapping_id}>"
@@ -69,24 +166,14 @@ def test_image_mapping_matches_the_sagemaker_sdk():
 # ---------------------------------------------------------------- execution role and guard
 
 
-def execution_statements(synth) -> dict[str, dict]:
-    (policy,) = [p for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if k.startswith("ExecutionExecution")]
-    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-
-
-def resources(statement: dict) -> list:
-    value = statement["Resource"]
-    return value if isinstance(value, list) else [value]
-
-
 def test_execution_role_never_grants_s3_on_everything(synth):
     prefix = synth.built.settings.name_prefix
     for sid, statement in execution_statements(synth).items():
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions = as_list(statement["Action"])
         if not any(a.startswith("s3:") for a in actions) or sid == "ReadConfiguredModelArtifacts":
             continue
         assert "s3:*" not in actions, sid
-        for resource in resources(statement):
+        for resource in as_list(statement["Resource"]):
             parts = resource["Fn::Join"][1]
             assert parts[2] in (f":s3:::{prefix}-curated-", f":s3:::{prefix}-raw-"), (sid, parts)
             key = parts[-1] if isinstance(parts[-1], str) else None  # None: the bucket itself
@@ -101,18 +188,19 @@ def test_execution_role_reads_exactly_the_configured_model_artifacts(sandbox, cu
     assert "ReadConfiguredModelArtifacts" not in execution_statements(sandbox)
     statement = execution_statements(custom)["ReadConfiguredModelArtifacts"]
     assert statement["Action"] == "s3:GetObject"
-    assert sorted(r["Fn::Join"][1][-1] for r in resources(statement)) == [
+    assert sorted(r["Fn::Join"][1][-1] for r in as_list(statement["Resource"])) == [
         ":s3:::acme-models/xgboost/v1/model.tar.gz", ":s3:::acme-models/xgboost/v2/model.tar.gz"]
 
 
 def test_execution_role_prefixes(synth):
     statements = execution_statements(synth)
     data_prefix = ml_settings(synth).training_data_prefix
-    read = sorted(r["Fn::Join"][1][-1] for r in resources(statements["ReadTrainingDataAndModels"]))
-    write = sorted(r["Fn::Join"][1][-1] for r in resources(statements["WriteModelsCheckpointsAndCapture"]))
+    read = sorted(r["Fn::Join"][1][-1] for r in as_list(statements["ReadTrainingDataAndModels"]["Resource"]))
+    write = sorted(r["Fn::Join"][1][-1] for r in as_list(statements["WriteModelsCheckpointsAndCapture"]["Resource"]))
     assert read == sorted([f"/{data_prefix}*", "/models/*"])
     assert write == ["/checkpoints/*", "/data-capture/*", "/models/*"]
-    assert statements["ManageJobNetworkInterfaces"]["Condition"]["ArnEquals"]["ec2:Vpc"]
+    vpc_arn = statements["ManageJobNetworkInterfaces"]["Condition"]["ArnEquals"]["ec2:Vpc"]["Fn::Join"][1]
+    assert vpc_arn[-2] == ":vpc/" and produced(synth, vpc_arn[-1]) == exported(synth, "MlNetwork", "VpcId")
 
 
 GUARDED = {"sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateHyperParameterTuningJob",
@@ -138,15 +226,15 @@ def test_the_guard_names_only_actions_whose_requests_carry_the_subnets_key():
 
 
 def test_vpc_guard_denies_jobs_and_models_without_subnets(sandbox, custom):
-    (guard_id, guard), = [(k, p) for k, p in of_type(sandbox, "AWS::IAM::ManagedPolicy").items() if "Guard" in k]
+    (guard_id, guard), = guards(sandbox).items()
     (statement,) = guard["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Null": {"sagemaker:VpcSubnets": "true"}}
     assert set(statement["Action"]) == GUARDED
-    pipeline_role = [k for k in of_type(sandbox, "AWS::IAM::Role") if k.startswith("TrainingStateMachine")]
-    assert guard["Properties"]["Roles"] == [{"Ref": pipeline_role[0]}]
-    assert "VpcOnlyGuardPolicyArn" in sandbox.templates[STACK]["Outputs"]
-    assert not [k for k in of_type(custom, "AWS::IAM::ManagedPolicy") if "Guard" in k]  # the switch really turns it off
+    # Attached to the role that creates the jobs and models: the pipeline's.
+    assert guard["Properties"]["Roles"] == [{"Ref": pipeline_role_id(sandbox)}]
+    template(sandbox).has_output("VpcOnlyGuardPolicyArn", {"Value": {"Ref": guard_id}})
+    assert guards(custom) == {}  # the switch really turns it off
 
 
 # ---------------------------------------------------------------- training pipeline
@@ -305,19 +393,27 @@ def test_run_names_fit_sagemaker_for_the_longest_name_prefix():
     assert len(name) <= 63 and SAGEMAKER_NAME.match(name), name
 
 
+def network_markers(synth) -> dict[str, Any]:
+    """The VpcConfig every job and model must carry: the network's workload security group and subnets."""
+    return {"SecurityGroupIds": [exported_marker(synth, "MlNetwork", "WorkloadSecurityGroupId")],
+            "Subnets": [f"<{stack_id}:{marker(synth, ref)[1:-1]}>" for stack_id, ref in network_subnets(synth)]}
+
+
 def test_training_runs_isolated_in_the_vpc_with_encryption_everywhere(synth):
     training = states(synth)["Train"]["Parameters"]
     settings = ml_settings(synth)
     assert training["EnableNetworkIsolation"] is True
     assert training["EnableInterContainerTrafficEncryption"] is True
-    assert training["VpcConfig"]["SecurityGroupIds"][0].startswith("<Output:PublishOutputFnGetAttNetworkWorkload")
+    assert training["VpcConfig"] == network_markers(synth)
     assert len(training["VpcConfig"]["Subnets"]) == synth.built.settings.network.az_count
     assert training["ResourceConfig"] == {
         "InstanceType": settings.training_instance_type, "InstanceCount": settings.training_instance_count,
-        "VolumeSizeInGB": settings.training_volume_gb, "VolumeKmsKeyId": training["ResourceConfig"]["VolumeKmsKeyId"]}
-    assert training["ResourceConfig"]["VolumeKmsKeyId"].startswith("<Output:PublishOutputFnGetAttKey")
-    assert training["OutputDataConfig"]["KmsKeyId"].startswith("<Output:PublishOutputFnGetAttLakeKey")
-    assert training["OutputDataConfig"]["S3OutputPath"].endswith("/models/")
+        "VolumeSizeInGB": settings.training_volume_gb,
+        "VolumeKmsKeyId": exported_marker(synth, "MlNetwork", "MlKeyArn")}
+    assert training["OutputDataConfig"] == {
+        "S3OutputPath": f"s3://{exported_marker(synth, 'DataLake', 'CuratedBucketName')}/models/",
+        "KmsKeyId": exported_marker(synth, "DataLake", "LakeKeyArn")}
+    assert training["RoleArn"] == f"<GetAtt:{execution_role_id(synth)}.Arn>"
     assert training["StoppingCondition"]["MaxRuntimeInSeconds"] == settings.training_max_runtime_minutes * 60
     assert training["HyperParameters"] == dict(settings.xgboost_hyperparameters)
 
@@ -325,13 +421,13 @@ def test_training_runs_isolated_in_the_vpc_with_encryption_everywhere(synth):
 def test_training_input_comes_from_the_curated_zone_in_the_configured_mode(synth):
     training = states(synth)["Train"]["Parameters"]
     mode = ml_settings(synth).training_input_mode
+    curated = exported_marker(synth, "DataLake", "CuratedBucketName")
     assert training["AlgorithmSpecification"]["TrainingInputMode"] == mode
     channels = {c["ChannelName"]: c for c in training["InputDataConfig"]}
     assert set(channels) == {"train", "validation"}
     for name, channel in channels.items():
         uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-        assert uri.startswith("s3://<Output:PublishOutputRefLakeCurated")
-        assert uri.endswith(f"/{ml_settings(synth).training_data_prefix}{name}/")
+        assert uri == f"s3://{curated}/{ml_settings(synth).training_data_prefix}{name}/"
         assert channel["InputMode"] == mode
 
 
@@ -339,7 +435,8 @@ def test_spot_training_uses_checkpoints_only_when_enabled(sandbox, custom):
     spot = states(sandbox)["Train"]["Parameters"]
     assert spot["EnableManagedSpotTraining"] is True
     assert spot["StoppingCondition"]["MaxWaitTimeInSeconds"] == ml_settings(sandbox).spot_max_wait_minutes * 60
-    assert spot["CheckpointConfig"]["S3Uri"].endswith("/checkpoints/")
+    assert spot["CheckpointConfig"] == {
+        "S3Uri": f"s3://{exported_marker(sandbox, 'DataLake', 'CuratedBucketName')}/checkpoints/"}
     on_demand = states(custom)["Train"]["Parameters"]
     assert "EnableManagedSpotTraining" not in on_demand and "CheckpointConfig" not in on_demand
     assert "MaxWaitTimeInSeconds" not in on_demand["StoppingCondition"]
@@ -348,48 +445,54 @@ def test_spot_training_uses_checkpoints_only_when_enabled(sandbox, custom):
 def test_pipeline_model_and_endpoint_config(synth):
     graph = states(synth)
     model = graph["CreateModel"]["Parameters"]
-    assert model["EnableNetworkIsolation"] is True and model["VpcConfig"]
+    assert model["EnableNetworkIsolation"] is True and model["VpcConfig"] == network_markers(synth)
+    assert model["ExecutionRoleArn"] == f"<GetAtt:{execution_role_id(synth)}.Arn>"
     assert model["PrimaryContainer"]["ModelDataUrl.$"] == "$.training.ModelArtifacts.S3ModelArtifacts"
     config = graph["CreateEndpointConfig"]["Parameters"]
-    assert config["KmsKeyId"].startswith("<Output:PublishOutputFnGetAttKey")
+    assert config["KmsKeyId"] == exported_marker(synth, "MlNetwork", "MlKeyArn")
+    variant = ml_settings(synth).endpoint_variants[0]
+    (production,) = config["ProductionVariants"]
+    assert (production["VariantName"], production["InstanceType"], production["InitialInstanceCount"]) == (
+        variant.name, variant.instance_type, variant.initial_instance_count)
     capture = config["DataCaptureConfig"]
     assert capture["InitialSamplingPercentage"] == ml_settings(synth).data_capture_sampling_percent
-    assert capture["DestinationS3Uri"].endswith("/data-capture/")
-    assert capture["KmsKeyId"].startswith("<Output:PublishOutputFnGetAttLakeKey")
+    assert capture["DestinationS3Uri"] == f"s3://{exported_marker(synth, 'DataLake', 'RawBucketName')}/data-capture/"
+    assert capture["KmsKeyId"] == exported_marker(synth, "DataLake", "LakeKeyArn")
 
 
 def test_state_machine_logs_and_traces(synth):
-    (machine,) = of_type(synth, "AWS::StepFunctions::StateMachine").values()
-    props = machine["Properties"]
-    assert props["TracingConfiguration"] == {"Enabled": True}
-    assert props["LoggingConfiguration"]["Level"] == "ALL"
-    assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
-    (log_group,) = of_type(synth, "AWS::Logs::LogGroup").values()
-    assert log_group["Properties"]["KmsKeyId"]["Fn::GetStackOutput"]["OutputName"].startswith(
-        "PublishOutputFnGetAttKey")
-    assert of_type(synth, "AWS::IAM::Policy") == {}
+    (log_group_id, log_group), = template(synth).find_resources("AWS::Logs::LogGroup").items()
+    template(synth).has_resource_properties("AWS::StepFunctions::StateMachine", {
+        "TracingConfiguration": {"Enabled": True},
+        "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": False, "Destinations": [
+            {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [log_group_id, "Arn"]}}}]},
+    })
+    assert produced(synth, log_group["Properties"]["KmsKeyId"]) == exported(synth, "MlNetwork", "MlKeyArn")
+    # The app's log retention (stacks/shared.py), which the settings hold under streaming.
+    assert log_group["Properties"]["RetentionInDays"] == synth.built.settings.streaming.log_retention_days
+    template(synth).resource_count_is("AWS::IAM::Policy", 0)
 
 
 def test_pipeline_role_may_use_the_ml_key_for_endpoint_volumes_only_through_sagemaker(synth):
-    (policy,) = [p for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if k.startswith("TrainingStateMachine")]
-    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    statements = pipeline_statements(synth)
+    via_sagemaker = {"Fn::Join": ["", ["sagemaker.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
     grant = statements["GrantTheMlKeyToEndpointVolumes"]
     assert grant["Action"] == "kms:CreateGrant"
-    assert grant["Resource"]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputFnGetAttKey")
-    assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
-    assert grant["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1][0] == "sagemaker."
+    assert produced(synth, grant["Resource"]) == exported(synth, "MlNetwork", "MlKeyArn")
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"},
+                                  "StringEquals": {"kms:ViaService": via_sagemaker}}
     describe = statements["DescribeTheKeysThroughSageMaker"]
-    assert describe["Action"] == "kms:DescribeKey" and len(describe["Resource"]) == 2
-    assert not [s for s in statements.values() if any(a.startswith("kms:") for a in (
-        s["Action"] if isinstance(s["Action"], list) else [s["Action"]])) and s["Sid"] not in (
-        "GrantTheMlKeyToEndpointVolumes", "DescribeTheKeysThroughSageMaker")]
+    assert describe["Action"] == "kms:DescribeKey"
+    assert sorted((produced(synth, r) for r in describe["Resource"]), key=json.dumps) == sorted(
+        [exported(synth, "MlNetwork", "MlKeyArn"), exported(synth, "DataLake", "LakeKeyArn")], key=json.dumps)
+    assert describe["Condition"] == {"StringEquals": {"kms:ViaService": via_sagemaker}}
+    assert not [s for s in statements.values() if any(a.startswith("kms:") for a in as_list(s["Action"]))
+                and s["Sid"] not in ("GrantTheMlKeyToEndpointVolumes", "DescribeTheKeysThroughSageMaker")]
 
 
 def test_pipeline_role_may_pass_only_the_execution_role_to_sagemaker(synth):
-    (policy,) = [p for k, p in of_type(synth, "AWS::IAM::ManagedPolicy").items() if k.startswith("TrainingStateMachine")]
-    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    passing = statements["PassTheExecutionRole"]
-    assert passing["Resource"]["Fn::GetAtt"][0].startswith("ExecutionExecutionRole")
+    passing = pipeline_statements(synth)["PassTheExecutionRole"]
+    assert passing["Resource"] == {"Fn::GetAtt": [execution_role_id(synth), "Arn"]}
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
@@ -400,41 +503,63 @@ def test_no_endpoint_and_no_notebook_unless_configured(sandbox, prod):
     for synth in (sandbox, prod):
         for type_ in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint",
                       "AWS::SageMaker::NotebookInstance", "AWS::CloudWatch::Alarm"):
-            assert of_type(synth, type_) == {}, type_
+            template(synth).resource_count_is(type_, 0)
+
+
+def models_by_artifact(synth) -> dict[str, tuple[str, dict]]:
+    """Model artifact -> (logical id, properties) of the model that serves it."""
+    return {m["Properties"]["PrimaryContainer"]["ModelDataUrl"]: (model_id, m["Properties"])
+            for model_id, m in template(synth).find_resources("AWS::SageMaker::Model").items()}
 
 
 def test_models_run_isolated_in_the_vpc_with_their_artifacts(custom):
-    models = {m["Properties"]["PrimaryContainer"]["ModelDataUrl"]: m["Properties"]
-              for m in of_type(custom, "AWS::SageMaker::Model").values()}
+    models = models_by_artifact(custom)
     assert set(models) == {"s3://acme-models/xgboost/v1/model.tar.gz", "s3://acme-models/xgboost/v2/model.tar.gz"}
-    for model in models.values():
+    (mapping_id,) = custom.templates[STACK]["Mappings"]
+    for _, model in models.values():
         assert model["EnableNetworkIsolation"] is True
         assert len(model["VpcConfig"]["Subnets"]) == 2
+        assert [produced(custom, s) for s in model["VpcConfig"]["Subnets"]] == network_subnets(custom)
+        assert [produced(custom, g) for g in model["VpcConfig"]["SecurityGroupIds"]] == [
+            exported(custom, "MlNetwork", "WorkloadSecurityGroupId")]
+        assert model["ExecutionRoleArn"] == {"Fn::GetAtt": [execution_role_id(custom), "Arn"]}
+        assert model["PrimaryContainer"]["Image"] == {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "uri"]}
 
 
 def test_endpoint_config_splits_traffic_and_captures_encrypted_data(custom):
-    (config,) = of_type(custom, "AWS::SageMaker::EndpointConfig").values()
+    (config,) = template(custom).find_resources("AWS::SageMaker::EndpointConfig").values()
     props = config["Properties"]
     variants = {v["VariantName"]: v for v in props["ProductionVariants"]}
     assert {n: (v["InstanceType"], v["InitialInstanceCount"], v["InitialVariantWeight"]) for n, v in variants.items()} \
         == {"champion": ("ml.m5.large", 2, 0.9), "challenger": ("ml.t2.medium", 1, 0.1)}
-    assert props["KmsKeyId"]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputFnGetAttKey")
+    # Each variant serves its own model: the challenger names one, the champion the endpoint's.
+    models = models_by_artifact(custom)
+    assert variants["champion"]["ModelName"] == {
+        "Fn::GetAtt": [models["s3://acme-models/xgboost/v1/model.tar.gz"][0], "ModelName"]}
+    assert variants["challenger"]["ModelName"] == {
+        "Fn::GetAtt": [models["s3://acme-models/xgboost/v2/model.tar.gz"][0], "ModelName"]}
+    assert produced(custom, props["KmsKeyId"]) == exported(custom, "MlNetwork", "MlKeyArn")
     capture = props["DataCaptureConfig"]
     assert (capture["EnableCapture"], capture["InitialSamplingPercentage"]) == (True, 25)
-    assert capture["DestinationS3Uri"]["Fn::Join"][1][-1] == "/data-capture/"
+    scheme, bucket, prefix = capture["DestinationS3Uri"]["Fn::Join"][1]
+    assert (scheme, produced(custom, bucket), prefix) == ("s3://", exported(custom, "DataLake", "RawBucketName"),
+                                                          "/data-capture/")
+    assert produced(custom, capture["KmsKeyId"]) == exported(custom, "DataLake", "LakeKeyArn")
     assert capture["CaptureOptions"] == [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
 
 
 def test_each_variant_scales_on_invocations_through_the_service_linked_role(custom):
-    targets = {t["Properties"]["ResourceId"]: t["Properties"]
-               for t in of_type(custom, "AWS::ApplicationAutoScaling::ScalableTarget").values()}
-    assert set(targets) == {"endpoint/acme-ml-hosted-endpoint/variant/champion",
-                            "endpoint/acme-ml-hosted-endpoint/variant/challenger"}
-    for target in targets.values():
+    targets = template(custom).find_resources("AWS::ApplicationAutoScaling::ScalableTarget")
+    by_resource = {t["Properties"]["ResourceId"]: t["Properties"] for t in targets.values()}
+    assert set(by_resource) == {"endpoint/acme-ml-hosted-endpoint/variant/champion",
+                                "endpoint/acme-ml-hosted-endpoint/variant/challenger"}
+    for target in by_resource.values():
         assert target["MaxCapacity"] == 4
         assert target["RoleARN"]["Fn::Join"][1][-1].endswith("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint")
-    assert targets["endpoint/acme-ml-hosted-endpoint/variant/champion"]["MinCapacity"] == 2
-    for policy in of_type(custom, "AWS::ApplicationAutoScaling::ScalingPolicy").values():
+    assert by_resource["endpoint/acme-ml-hosted-endpoint/variant/champion"]["MinCapacity"] == 2
+    policies = template(custom).find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert sorted(p["Properties"]["ScalingTargetId"]["Ref"] for p in policies.values()) == sorted(targets)
+    for policy in policies.values():
         tracking = policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]
         assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == \
             "SageMakerVariantInvocationsPerInstance"
@@ -442,28 +567,52 @@ def test_each_variant_scales_on_invocations_through_the_service_linked_role(cust
 
 
 def test_endpoint_alarms_notify_the_shared_alerts_topic(custom):
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(custom, "AWS::CloudWatch::Alarm").values()}
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in template(custom).find_resources("AWS::CloudWatch::Alarm").values()}
     assert set(alarms) == {f"acme-ml-hosted-endpoint-{v}-{m}" for v in ("champion", "challenger")
                            for m in ("5xxErrors", "ModelLatency")}
+    topic = exported(custom, "Streaming", "AlertsTopicArn")
     for alarm in alarms.values():
-        (action,) = alarm["AlarmActions"]
-        assert action["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefAlertsTopic")
+        assert [produced(custom, a) for a in alarm["AlarmActions"]] == [topic]
+        assert [produced(custom, a) for a in alarm["OKActions"]] == [topic]
     latency = alarms["acme-ml-hosted-endpoint-champion-ModelLatency"]
     assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Threshold"]) == (
         "ModelLatency", "p90", ml_settings(custom).alarm_model_latency_ms * 1000)
-    assert alarms["acme-ml-hosted-endpoint-champion-5xxErrors"]["MetricName"] == "Invocation5XXErrors"
+    errors = alarms["acme-ml-hosted-endpoint-champion-5xxErrors"]
+    assert (errors["MetricName"], errors["Threshold"]) == (
+        "Invocation5XXErrors", ml_settings(custom).alarm_5xx_errors_per_5_minutes)
 
 
 def test_notebook_is_private_rootless_encrypted_and_imdsv2(custom):
-    (notebook,) = of_type(custom, "AWS::SageMaker::NotebookInstance").values()
+    (notebook,) = template(custom).find_resources("AWS::SageMaker::NotebookInstance").values()
     props = notebook["Properties"]
     assert (props["DirectInternetAccess"], props["RootAccess"]) == ("Disabled", "Disabled")
-    assert props["KmsKeyId"]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefKey")
-    assert props["SubnetId"]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefNetworkVpcisolated")
+    assert produced(custom, props["KmsKeyId"]) == ref_of(exported(custom, "MlNetwork", "MlKeyArn"))
+    assert produced(custom, props["SubnetId"]) in network_subnets(custom)
     assert props["InstanceMetadataServiceConfiguration"] == {"MinimumInstanceMetadataServiceVersion": "2"}
 
 
-def test_outputs(synth):
-    outputs = set(synth.templates[STACK]["Outputs"])
-    assert {"ExecutionRoleArn", "TrainingPipelineArn", "PipelineEndpointName", "XgboostImageUri"} <= outputs
-    assert ("HostedEndpointName" in outputs) == (ml_settings(synth).model_artifact is not None)
+def test_each_output_refers_to_what_its_name_says(synth):
+    prefix, ml = synth.built.settings.name_prefix, ml_settings(synth)
+    t = template(synth)
+    (machine_id,) = t.find_resources("AWS::StepFunctions::StateMachine", {"Properties": {
+        "StateMachineName": f"{prefix}-xgboost"}})
+    (mapping_id,) = synth.templates[STACK]["Mappings"]
+    expected = {
+        "ExecutionRoleArn": {"Fn::GetAtt": [execution_role_id(synth), "Arn"]},
+        "TrainingPipelineArn": {"Ref": machine_id},
+        "PipelineEndpointName": f"{prefix}-pipeline-endpoint",
+        "XgboostImageUri": {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "uri"]},
+    }
+    if ml.deny_jobs_outside_vpc:
+        (guard_id,) = guards(synth)
+        expected["VpcOnlyGuardPolicyArn"] = {"Ref": guard_id}
+    if ml.model_artifact is not None:
+        (endpoint_id,) = t.find_resources("AWS::SageMaker::Endpoint", {"Properties": {
+            "EndpointName": f"{prefix}-hosted-endpoint"}})
+        expected["HostedEndpointName"] = {"Fn::GetAtt": [endpoint_id, "EndpointName"]}
+    assert {name: output["Value"] for name, output in synth.templates[STACK]["Outputs"].items()} == expected
+    # The endpoint the pipeline deploys to is the one the output names.
+    graph = states(synth)
+    for step in ("FindEndpoint", "CreateEndpoint", "UpdateEndpoint", "PollEndpoint", "DeleteFailedEndpoint"):
+        assert graph[step]["Parameters"]["EndpointName"] == f"{prefix}-pipeline-endpoint", step

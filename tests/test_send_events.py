@@ -72,7 +72,7 @@ def test_same_seed_same_records():
         (["--dry-run", "--invalid-ratio", "2"], "argument --invalid-ratio: must be between 0 and 1, got 2"),
         (["--dry-run", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
         (["--stream", "a", "--stack", "b"], "argument --stack: not allowed with argument --stream"),
-        (["--profile", "staging"], "argument --profile: invalid choice: 'staging'"),
+        (["--profile", "staging"], "argument --profile: 'staging' is not a settings profile (use prod or sandbox)"),
     ],
 )
 def test_bad_arguments_get_a_usage_error(argv, message, capsys):

@@ -1,162 +1,237 @@
-"""The streaming stack, property by property, for both profiles and the overridden settings."""
+"""The streaming stack, property by property and reference by reference (aws_cdk.assertions), for
+both profiles and the overridden settings.
+
+Resources are found by type or by what refers to them (the delivery stream names its role, the
+function its role and log group), never by fragments of logical ids.
+"""
 
 from __future__ import annotations
 
 import re
 
-import json
-
+from aws_cdk.assertions import Capture, Match, Template
 
 from patterns.dataset_schema import load_schema
-from patterns.streaming_ingestion import PROCESSOR_BUFFER_MIB, prefixes
 
 STACK = "Streaming"
 SCHEMA = load_schema()
 ALARMS = {"IteratorAge", "DeliveryFreshness", "DeliveryFailures", "ConversionFailures", "TransformErrors",
           "TransformRejections"}
+DELIVERY = "AWS::KinesisFirehose::DeliveryStream"
+_TEMPLATES: dict[int, Template] = {}
 
 
-def only(synth, type_: str) -> tuple[str, dict]:
-    return synth.only(STACK, type_)
+def template(synth) -> Template:
+    """The stack's template for aws_cdk.assertions, parsed once per synth (they live all session)."""
+    if id(synth) not in _TEMPLATES:
+        _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
+    return _TEMPLATES[id(synth)]
 
 
-def streaming_key_id(synth) -> str:
-    return only(synth, "AWS::KMS::Key")[0]
+def logical_id(synth, type_: str) -> str:
+    """Logical id of the one resource of `type_` in the stack."""
+    return synth.only(STACK, type_)[0]
 
 
-def delivery(synth) -> dict:
-    return only(synth, "AWS::KinesisFirehose::DeliveryStream")[1]["Properties"]
+def ref(synth, type_: str) -> dict:
+    return {"Ref": logical_id(synth, type_)}
 
 
-def destination(synth) -> dict:
-    return delivery(synth)["ExtendedS3DestinationConfiguration"]
+def get_att_arn(synth, type_: str) -> dict:
+    return {"Fn::GetAtt": [logical_id(synth, type_), "Arn"]}
 
 
 def settings(synth):
     return synth.built.settings.streaming
 
 
-def lake_output(value: dict) -> str:
-    """The output name of a weak cross-stack reference to the data lake stack."""
-    return value["Fn::GetStackOutput"]["OutputName"]
+def dataset_name(synth) -> str:
+    """Name of the stream, the delivery stream and their alarms: `<prefix>-sensor-readings`."""
+    return f"{synth.built.settings.name_prefix}-sensor-readings"
 
+
+def in_data_lake_stack(synth, value: dict) -> dict:
+    """What a weak cross-stack reference (Fn::GetStackOutput) refers to in the data lake stack."""
+    return synth.templates["DataLake"]["Outputs"][value["Fn::GetStackOutput"]["OutputName"]]["Value"]
+
+
+def lake_arn(synth, construct) -> dict:
+    """GetAtt Arn of a construct of the data lake stack, as that stack's template writes it."""
+    return {"Fn::GetAtt": [synth.built.stacks["DataLake"].get_logical_id(construct.node.default_child), "Arn"]}
+
+
+def lake(synth):
+    return synth.built.stacks["DataLake"].lake
+
+
+def role_statements(synth, role_arn: dict) -> list[dict]:
+    """The statements of the one managed policy attached to the role `role_arn` (GetAtt Arn) names."""
+    role_id = role_arn["Fn::GetAtt"][0]
+    (policy,) = template(synth).find_resources(
+        "AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": role_id}]}}).values()
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def delivery_role(synth) -> dict:
+    """GetAtt Arn of the role the delivery stream reads the stream with."""
+    role = Capture()
+    template(synth).has_resource_properties(DELIVERY, {"KinesisStreamSourceConfiguration": {"RoleARN": role}})
+    return role.as_object()
+
+
+def transform_role(synth) -> dict:
+    role = Capture()
+    template(synth).has_resource_properties("AWS::Lambda::Function", {"Role": role})
+    return role.as_object()
 
 
 # ---------------------------------------------------------------- stream
 
 
 def test_stream_is_encrypted_with_the_streaming_cmk(synth):
-    _, stream = only(synth, "AWS::Kinesis::Stream")
-    assert stream["Properties"]["StreamEncryption"] == {
-        "EncryptionType": "KMS", "KeyId": {"Fn::GetAtt": [streaming_key_id(synth), "Arn"]}}
-    assert stream["Properties"]["RetentionPeriodHours"] == settings(synth).retention_hours
+    template(synth).has_resource_properties("AWS::Kinesis::Stream", {
+        "Name": dataset_name(synth),
+        "StreamEncryption": {"EncryptionType": "KMS", "KeyId": get_att_arn(synth, "AWS::KMS::Key")},
+        "RetentionPeriodHours": settings(synth).retention_hours,
+    })
 
 
 def test_sandbox_uses_one_provisioned_shard_and_prod_on_demand(sandbox, prod, custom):
-    def mode(synth):
-        props = only(synth, "AWS::Kinesis::Stream")[1]["Properties"]
-        return props["StreamModeDetails"]["StreamMode"], props.get("ShardCount")
-
-    assert mode(sandbox) == ("PROVISIONED", 1)
-    assert mode(prod) == ("ON_DEMAND", None)
-    assert mode(custom) == ("PROVISIONED", 3)
-    assert only(prod, "AWS::Kinesis::Stream")[1]["Properties"]["RetentionPeriodHours"] == 168
+    for synth, mode, shards, hours in ((sandbox, "PROVISIONED", 1, 24), (prod, "ON_DEMAND", Match.absent(), 168),
+                                       (custom, "PROVISIONED", 3, 48)):
+        template(synth).has_resource_properties("AWS::Kinesis::Stream", {
+            "StreamModeDetails": {"StreamMode": mode}, "ShardCount": shards, "RetentionPeriodHours": hours})
 
 
 def test_streaming_key_rotates_and_lets_logs_and_alarms_use_it(synth):
-    _, key = only(synth, "AWS::KMS::Key")
-    assert key["Properties"]["EnableKeyRotation"] is True
-    statements = {s.get("Sid"): s for s in key["Properties"]["KeyPolicy"]["Statement"]}
-    logs_statement = statements["AllowCloudWatchLogsOfThisAccount"]
-    assert logs_statement["Principal"] == {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"},
-                                                                         ".amazonaws.com"]]}}
-    assert "kms:EncryptionContext:aws:logs:arn" in logs_statement["Condition"]["ArnLike"]
-    alarms_statement = statements["AllowAlarmsAndNotificationsOfThisAccount"]
-    assert alarms_statement["Principal"] == {"Service": ["cloudwatch.amazonaws.com", "sns.amazonaws.com"]}
-    assert alarms_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    template(synth).has_resource_properties("AWS::KMS::Key", {
+        "EnableKeyRotation": True,
+        "KeyPolicy": {"Statement": Match.array_with([
+            Match.object_like({
+                "Sid": "AllowCloudWatchLogsOfThisAccount",
+                "Principal": {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}},
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": Match.any_value()}},
+            }),
+            Match.object_like({
+                "Sid": "AllowAlarmsAndNotificationsOfThisAccount",
+                "Principal": {"Service": ["cloudwatch.amazonaws.com", "sns.amazonaws.com"]},
+                "Condition": Match.exact({"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}),
+            }),
+        ])},
+    })
 
 
 # ---------------------------------------------------------------- delivery stream
 
 
 def test_delivery_reads_the_stream_and_writes_the_raw_zone(synth):
-    props = delivery(synth)
-    stream_id, _ = only(synth, "AWS::Kinesis::Stream")
-    assert props["DeliveryStreamType"] == "KinesisStreamAsSource"
-    assert props["KinesisStreamSourceConfiguration"]["KinesisStreamARN"] == {"Fn::GetAtt": [stream_id, "Arn"]}
-    assert lake_output(destination(synth)["BucketARN"]).startswith("PublishOutputFnGetAttLakeRaw")
+    bucket = Capture()
+    template(synth).has_resource_properties(DELIVERY, {
+        "DeliveryStreamName": dataset_name(synth),
+        "DeliveryStreamType": "KinesisStreamAsSource",
+        "KinesisStreamSourceConfiguration": {"KinesisStreamARN": get_att_arn(synth, "AWS::Kinesis::Stream")},
+        "ExtendedS3DestinationConfiguration": {"BucketARN": bucket},
+    })
+    assert in_data_lake_stack(synth, bucket.as_object()) == lake_arn(synth, lake(synth).raw)
 
 
 def test_hive_partitions_and_error_prefix_split_by_error_type(synth):
-    dest = destination(synth)
-    assert dest["Prefix"] == "sensor_readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
-    assert dest["ErrorOutputPrefix"] == (
-        "errors/sensor_readings/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/"
-        "day=!{timestamp:dd}/")
+    template(synth).has_resource_properties(DELIVERY, {"ExtendedS3DestinationConfiguration": {
+        "Prefix": "sensor_readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/",
+        "ErrorOutputPrefix": "errors/sensor_readings/!{firehose:error-output-type}/year=!{timestamp:yyyy}/"
+                             "month=!{timestamp:MM}/day=!{timestamp:dd}/",
+    }})
 
 
 def test_buffering_follows_the_settings_and_parquet_is_not_double_compressed(synth):
-    dest = destination(synth)
-    assert dest["BufferingHints"] == {"SizeInMBs": settings(synth).buffer_size_mib,
-                                      "IntervalInSeconds": settings(synth).buffer_interval_seconds}
-    assert dest["BufferingHints"]["SizeInMBs"] >= 64
-    assert dest["CompressionFormat"] == "UNCOMPRESSED"
+    size = Capture()
+    template(synth).has_resource_properties(DELIVERY, {"ExtendedS3DestinationConfiguration": {
+        "BufferingHints": Match.exact({"SizeInMBs": size,
+                                       "IntervalInSeconds": settings(synth).buffer_interval_seconds}),
+        "CompressionFormat": "UNCOMPRESSED",
+    }})
+    assert size.as_number() == settings(synth).buffer_size_mib
+    assert size.as_number() >= 64  # Firehose's minimum with record format conversion
 
 
 def test_destination_is_encrypted_with_the_lake_key(synth):
-    key = destination(synth)["EncryptionConfiguration"]["KMSEncryptionConfig"]["AWSKMSKeyARN"]
-    assert lake_output(key).startswith("PublishOutputFnGetAttLakeKey")
+    key = Capture()
+    template(synth).has_resource_properties(DELIVERY, {"ExtendedS3DestinationConfiguration": {
+        "EncryptionConfiguration": {"KMSEncryptionConfig": {"AWSKMSKeyARN": key}}}})
+    assert in_data_lake_stack(synth, key.as_object()) == lake_arn(synth, lake(synth).key)
 
 
 def test_records_pass_through_the_transform_in_1_mib_batches(synth):
-    transform_id, _ = only(synth, "AWS::Lambda::Function")
-    (processor,) = destination(synth)["ProcessingConfiguration"]["Processors"]
-    parameters = {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}
-    assert processor["Type"] == "Lambda"
-    assert parameters == {"LambdaArn": {"Fn::GetAtt": [transform_id, "Arn"]},
-                          "BufferSizeInMBs": str(PROCESSOR_BUFFER_MIB), "BufferIntervalInSeconds": "60",
-                          "NumberOfRetries": "3"}
+    template(synth).has_resource_properties(DELIVERY, {"ExtendedS3DestinationConfiguration": {
+        "ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "Lambda", "Parameters": [
+            {"ParameterName": "LambdaArn", "ParameterValue": get_att_arn(synth, "AWS::Lambda::Function")},
+            {"ParameterName": "BufferSizeInMBs", "ParameterValue": "1"},
+            {"ParameterName": "BufferIntervalInSeconds", "ParameterValue": "60"},
+            {"ParameterName": "NumberOfRetries", "ParameterValue": "3"},
+        ]}]},
+    }})
 
 
 def test_json_is_converted_to_parquet_with_the_glue_table(synth):
-    conversion = destination(synth)["DataFormatConversionConfiguration"]
-    assert conversion["Enabled"] is True
-    assert conversion["InputFormatConfiguration"] == {"Deserializer": {"HiveJsonSerDe": {"TimestampFormats": ["millis"]}}}
-    assert conversion["OutputFormatConfiguration"] == {"Serializer": {"ParquetSerDe": {"Compression": "SNAPPY"}}}
-    schema_config = conversion["SchemaConfiguration"]
-    assert (schema_config["DatabaseName"], schema_config["TableName"], schema_config["VersionId"]) == (
-        f"{synth.built.settings.name_prefix.replace('-', '_')}_raw", "sensor_readings", "LATEST")
+    template(synth).has_resource_properties(DELIVERY, {"ExtendedS3DestinationConfiguration": {
+        "DataFormatConversionConfiguration": Match.exact({
+            "Enabled": True,
+            "InputFormatConfiguration": {"Deserializer": {"HiveJsonSerDe": {"TimestampFormats": ["millis"]}}},
+            "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {"Compression": "SNAPPY"}}},
+            "SchemaConfiguration": {
+                "CatalogId": {"Ref": "AWS::AccountId"},
+                "DatabaseName": f"{synth.built.settings.name_prefix.replace('-', '_')}_raw",
+                "TableName": "sensor_readings",
+                "Region": {"Ref": "AWS::Region"},
+                "RoleARN": delivery_role(synth),
+                "VersionId": "LATEST",
+            },
+        }),
+    }})
 
 
 def test_source_records_are_backed_up_compressed_and_encrypted(synth):
-    dest = destination(synth)
-    backup = dest["S3BackupConfiguration"]
-    assert dest["S3BackupMode"] == "Enabled"
-    assert backup["Prefix"] == prefixes("sensor_readings")["backup"]
-    assert backup["ErrorOutputPrefix"].startswith("errors/sensor_readings-source-backup/!{firehose:error-output-type}/")
-    assert backup["CompressionFormat"] == "GZIP"
-    assert lake_output(backup["EncryptionConfiguration"]["KMSEncryptionConfig"]["AWSKMSKeyARN"]).startswith(
-        "PublishOutputFnGetAttLakeKey")
+    key = Capture()
+    template(synth).has_resource_properties(DELIVERY, {"ExtendedS3DestinationConfiguration": {
+        "S3BackupMode": "Enabled",
+        "S3BackupConfiguration": {
+            "Prefix": "source-backup/sensor_readings/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/",
+            "ErrorOutputPrefix": "errors/sensor_readings-source-backup/!{firehose:error-output-type}/"
+                                 "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/",
+            "CompressionFormat": "GZIP",
+            "RoleARN": delivery_role(synth),
+            "EncryptionConfiguration": {"KMSEncryptionConfig": {"AWSKMSKeyARN": key}},
+        },
+    }})
+    assert in_data_lake_stack(synth, key.as_object()) == lake_arn(synth, lake(synth).key)
 
 
 def test_delivery_errors_are_logged_to_a_bounded_encrypted_log_group(synth):
-    dest = destination(synth)
-    log_groups = synth.resources(STACK, "AWS::Logs::LogGroup")
-    delivery_group = [k for k, v in log_groups.items()
-                      if v["Properties"]["LogGroupName"].startswith("/aws/kinesisfirehose/")]
-    assert len(delivery_group) == 1
-    for options in (dest["CloudWatchLoggingOptions"], dest["S3BackupConfiguration"]["CloudWatchLoggingOptions"]):
-        assert options["Enabled"] is True and options["LogGroupName"] == {"Ref": delivery_group[0]}
-    for logical_id, group in log_groups.items():
-        assert group["Properties"]["RetentionInDays"] == settings(synth).log_retention_days, logical_id
-        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [streaming_key_id(synth), "Arn"]}, logical_id
+    t = template(synth)
+    (group_id,) = t.find_resources("AWS::Logs::LogGroup", {"Properties": {
+        "LogGroupName": f"/aws/kinesisfirehose/{dataset_name(synth)}"}})
+
+    def log_stream(name: str) -> dict:
+        (stream_id,) = t.find_resources("AWS::Logs::LogStream", {"Properties": {
+            "LogGroupName": {"Ref": group_id}, "LogStreamName": name}})
+        return {"Ref": stream_id}
+
+    def logging(purpose: str) -> dict:
+        return Match.exact({"Enabled": True, "LogGroupName": {"Ref": group_id}, "LogStreamName": log_stream(purpose)})
+
+    t.has_resource_properties(DELIVERY, {"ExtendedS3DestinationConfiguration": {
+        "CloudWatchLoggingOptions": logging("DestinationDelivery"),
+        "S3BackupConfiguration": {"CloudWatchLoggingOptions": logging("BackupDelivery")},
+    }})
+    t.all_resources_properties("AWS::Logs::LogGroup", {"RetentionInDays": settings(synth).log_retention_days,
+                                                       "KmsKeyId": get_att_arn(synth, "AWS::KMS::Key")})
 
 
 # ---------------------------------------------------------------- Glue table
 
 
 def test_glue_table_columns_come_from_the_shared_schema(synth):
-    _, table = only(synth, "AWS::Glue::Table")
+    _, table = synth.only(STACK, "AWS::Glue::Table")
     table_input = table["Properties"]["TableInput"]
     columns = table_input["StorageDescriptor"]["Columns"]
     assert [(c["Name"], c["Type"]) for c in columns] == [(c.name, c.glue_type) for c in SCHEMA.columns]
@@ -166,31 +241,38 @@ def test_glue_table_columns_come_from_the_shared_schema(synth):
 
 
 def test_glue_table_uses_partition_projection_over_the_firehose_layout(synth):
-    _, table = only(synth, "AWS::Glue::Table")
-    parameters = table["Properties"]["TableInput"]["Parameters"]
-    assert parameters["projection.enabled"] == "true"
-    assert parameters["projection.month.digits"] == parameters["projection.day.digits"] == "2"
-    template = json.dumps(parameters["storage.location.template"])
-    assert template.endswith('/sensor_readings/year=${year}/month=${month}/day=${day}/"]]}')
+    location = Capture()
+    template(synth).has_resource_properties("AWS::Glue::Table", {"TableInput": {"Parameters": {
+        "projection.enabled": "true", "projection.month.digits": "2", "projection.day.digits": "2",
+        "storage.location.template": location,
+    }}})
+    # s3://<raw bucket>/sensor_readings/year=${year}/...: the layout the delivery stream writes.
+    assert location.as_object()["Fn::Join"][1][-1] == "/sensor_readings/year=${year}/month=${month}/day=${day}/"
 
 
 # ---------------------------------------------------------------- transform Lambda
 
 
 def test_transform_function_settings(synth):
-    _, function = only(synth, "AWS::Lambda::Function")
-    props = function["Properties"]
-    assert props["Runtime"] == "python3.14" and props["Handler"] == "handler.handler"
-    assert props["MemorySize"] == settings(synth).transform_memory_mib
-    assert props["ReservedConcurrentExecutions"] == settings(synth).transform_reserved_concurrency
-    assert props["Timeout"] == 60
-    assert props["TracingConfig"] == {"Mode": "Active"}
-    assert "Environment" not in props
-    assert "LogGroup" in props["LoggingConfig"]
+    t = template(synth)
+    (log_group_id,) = t.find_resources("AWS::Logs::LogGroup", {"Properties": {
+        "LogGroupName": f"/aws/lambda/{dataset_name(synth)}-transform"}})
+    t.has_resource_properties("AWS::Lambda::Function", {
+        "FunctionName": f"{dataset_name(synth)}-transform",
+        "Runtime": "python3.14",
+        "Handler": "handler.handler",
+        "Architectures": ["arm64"],
+        "MemorySize": settings(synth).transform_memory_mib,
+        "ReservedConcurrentExecutions": settings(synth).transform_reserved_concurrency,
+        "Timeout": 60,
+        "TracingConfig": {"Mode": "Active"},
+        "Environment": Match.absent(),
+        "LoggingConfig": {"LogGroup": {"Ref": log_group_id}},
+    })
 
 
 def test_transform_asset_ships_only_the_handler_and_its_schema(sandbox):
-    _, function = only(sandbox, "AWS::Lambda::Function")
+    _, function = sandbox.only(STACK, "AWS::Lambda::Function")
     asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
     shipped = {p.name for p in (sandbox.assembly_dir / f"asset.{asset_hash}").iterdir()}
     assert shipped == {"handler.py", "schema.json"}
@@ -199,30 +281,25 @@ def test_transform_asset_ships_only_the_handler_and_its_schema(sandbox):
 # ---------------------------------------------------------------- least privilege
 
 
-def policies(synth) -> dict[str, list[dict]]:
-    return {k: v["Properties"]["PolicyDocument"]["Statement"]
-            for k, v in synth.resources(STACK, "AWS::IAM::ManagedPolicy").items()}
-
-
 def test_no_inline_policies_and_no_wildcard_actions(synth):
-    assert synth.resources(STACK, "AWS::IAM::Policy") == {}
-    for name, statements in policies(synth).items():
-        for statement in statements:
+    t = template(synth)
+    t.resource_count_is("AWS::IAM::Policy", 0)
+    for name, policy in t.find_resources("AWS::IAM::ManagedPolicy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert all("*" not in action for action in actions), (name, statement)
 
 
 def test_delivery_role_trusts_firehose_of_this_account_only(synth):
-    roles = synth.resources(STACK, "AWS::IAM::Role")
-    (trust,) = [r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0] for r in roles.values()
-                if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-                == {"Service": "firehose.amazonaws.com"}]
-    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}}
+    role_id = delivery_role(synth)["Fn::GetAtt"][0]
+    role = template(synth).find_resources("AWS::IAM::Role")[role_id]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [{
+        "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "firehose.amazonaws.com"},
+        "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}}}]
 
 
 def test_delivery_writes_only_its_own_prefixes(synth):
-    (statements,) = [s for k, s in policies(synth).items() if "Delivery" in k]
-    by_sid = {s["Sid"]: s for s in statements}
+    by_sid = {s["Sid"]: s for s in role_statements(synth, delivery_role(synth))}
     objects = by_sid["WriteOnlyTheStreamPrefixes"]
     prefix = synth.built.settings.name_prefix
     written = sorted(r["Fn::Join"][1][-1] for r in objects["Resource"])
@@ -230,13 +307,15 @@ def test_delivery_writes_only_its_own_prefixes(synth):
                        "/sensor_readings/*", "/source-backup/sensor_readings/*"]
     assert all(r["Fn::Join"][1][2] == f":s3:::{prefix}-raw-" for r in objects["Resource"])
     assert sorted(objects["Action"]) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+    assert by_sid["ReadTheSourceStream"]["Resource"] == get_att_arn(synth, "AWS::Kinesis::Stream")
+    assert by_sid["InvokeTheTransform"]["Resource"] == get_att_arn(synth, "AWS::Lambda::Function")
     for sid, service in (("DecryptTheSourceStream", "kinesis."), ("EncryptWithTheZoneKey", "s3.")):
         via = by_sid[sid]["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1]
         assert via[0] == service, sid
 
 
 def test_transform_may_only_write_its_logs_and_traces(synth):
-    (statements,) = [s for k, s in policies(synth).items() if "Transform" in k]
+    statements = role_statements(synth, transform_role(synth))
     assert sorted(a for s in statements for a in s["Action"]) == [
         "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 
@@ -257,30 +336,28 @@ def iam_matches(pattern: str, arn: str) -> bool:
     return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), arn) is not None
 
 
-def log_grants(synth, policy_part: str) -> list[str]:
-    (statements,) = [s for k, s in policies(synth).items() if policy_part in k]
-
+def log_grants(synth, role_arn: dict) -> list[str]:
     def listed(value) -> list:
         return value if isinstance(value, list) else [value]
 
-    return [concrete(r) for s in statements if any(a.startswith("logs:") for a in listed(s["Action"]))
-            for r in listed(s["Resource"])]
+    return [concrete(r) for s in role_statements(synth, role_arn)
+            if any(a.startswith("logs:") for a in listed(s["Action"])) for r in listed(s["Resource"])]
 
 
 def test_the_transform_may_write_to_the_streams_lambda_creates(synth):
     """Regression: `GetAtt LogGroup.Arn` ends in `:*`, so `<that>:log-stream:*` matched no stream."""
-    function = f"{synth.built.settings.name_prefix}-sensor-readings-transform"
+    function = f"{dataset_name(synth)}-transform"
     stream = (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{function}"
               ":log-stream:2026/11/24/[$LATEST]0123456789abcdef0123456789abcdef")
-    grants = log_grants(synth, "Transform")
+    grants = log_grants(synth, transform_role(synth))
     assert grants and any(iam_matches(g, stream) for g in grants), grants
     other = stream.replace(function, "someone-else")
     assert not any(iam_matches(g, other) for g in grants)
 
 
 def test_firehose_may_write_its_two_delivery_log_streams_only(synth):
-    group = f"/aws/kinesisfirehose/{synth.built.settings.name_prefix}-sensor-readings"
-    grants = log_grants(synth, "Delivery")
+    group = f"/aws/kinesisfirehose/{dataset_name(synth)}"
+    grants = log_grants(synth, delivery_role(synth))
     for stream in ("DestinationDelivery", "BackupDelivery"):
         arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:{stream}"
         assert any(iam_matches(g, arn) for g in grants), (stream, grants)
@@ -291,55 +368,105 @@ def test_firehose_may_write_its_two_delivery_log_streams_only(synth):
 # ---------------------------------------------------------------- alarms and topic
 
 
+def alarms(synth) -> dict[str, dict]:
+    """Alarm properties by alarm id, the part of the alarm name after `<prefix>-sensor-readings-`."""
+    named = f"{dataset_name(synth)}-"
+    return {a["Properties"]["AlarmName"].removeprefix(named): a["Properties"]
+            for a in template(synth).find_resources("AWS::CloudWatch::Alarm").values()}
+
+
 def test_every_alarm_notifies_the_encrypted_alerts_topic(synth):
-    topic_id, topic = only(synth, "AWS::SNS::Topic")
-    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [streaming_key_id(synth), "Arn"]}
-    alarms = synth.resources(STACK, "AWS::CloudWatch::Alarm")
-    names = {a["Properties"]["AlarmName"].rsplit("-", 1)[1] for a in alarms.values()}
-    assert names == ALARMS
-    for alarm in alarms.values():
-        props = alarm["Properties"]
-        assert props["AlarmActions"] == [{"Ref": topic_id}] and props["OKActions"] == [{"Ref": topic_id}]
-        assert props["TreatMissingData"] == "notBreaching"
+    t = template(synth)
+    topic = ref(synth, "AWS::SNS::Topic")
+    t.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": get_att_arn(synth, "AWS::KMS::Key")})
+    assert set(alarms(synth)) == ALARMS
+    t.all_resources_properties("AWS::CloudWatch::Alarm", {
+        "AlarmActions": [topic], "OKActions": [topic], "TreatMissingData": "notBreaching"})
+
+
+def test_alarms_watch_this_stream_function_and_delivery_stream(synth):
+    by_id = alarms(synth)
+    stream = [{"Name": "StreamName", "Value": ref(synth, "AWS::Kinesis::Stream")}]
+    function = [{"Name": "FunctionName", "Value": ref(synth, "AWS::Lambda::Function")}]
+    delivery_stream_name = synth.only(STACK, DELIVERY)[1]["Properties"]["DeliveryStreamName"]
+    delivery = [{"Name": "DeliveryStreamName", "Value": delivery_stream_name}]
+    assert {alarm_id: (props["Namespace"], props["Dimensions"]) for alarm_id, props in by_id.items()} == {
+        "IteratorAge": ("AWS/Kinesis", stream),
+        "TransformErrors": ("AWS/Lambda", function),
+        **{alarm_id: ("AWS/Firehose", delivery)
+           for alarm_id in ("DeliveryFreshness", "DeliveryFailures", "ConversionFailures", "TransformRejections")},
+    }
 
 
 def test_alarm_thresholds_follow_the_settings(synth):
-    alarms = {a["Properties"]["AlarmName"].rsplit("-", 1)[1]: a["Properties"]
-              for a in synth.resources(STACK, "AWS::CloudWatch::Alarm").values()}
-    assert alarms["IteratorAge"]["MetricName"] == "GetRecords.IteratorAgeMilliseconds"
-    assert alarms["IteratorAge"]["Threshold"] == settings(synth).iterator_age_alarm_seconds * 1000
-    assert alarms["DeliveryFreshness"]["MetricName"] == "DeliveryToS3.DataFreshness"
-    assert alarms["DeliveryFreshness"]["Threshold"] == settings(synth).data_freshness_alarm_seconds
-    assert (alarms["DeliveryFailures"]["MetricName"], alarms["DeliveryFailures"]["ComparisonOperator"]) == (
+    by_id = alarms(synth)
+    assert by_id["IteratorAge"]["MetricName"] == "GetRecords.IteratorAgeMilliseconds"
+    assert by_id["IteratorAge"]["Threshold"] == settings(synth).iterator_age_alarm_seconds * 1000
+    assert by_id["DeliveryFreshness"]["MetricName"] == "DeliveryToS3.DataFreshness"
+    assert by_id["DeliveryFreshness"]["Threshold"] == settings(synth).data_freshness_alarm_seconds
+    assert (by_id["DeliveryFailures"]["MetricName"], by_id["DeliveryFailures"]["ComparisonOperator"]) == (
         "DeliveryToS3.Success", "LessThanThreshold")
-    assert alarms["TransformErrors"]["MetricName"] == "Errors"
-    assert alarms["ConversionFailures"]["MetricName"] == "FailedConversion.Records"
+    assert by_id["TransformErrors"]["MetricName"] == "Errors"
+    assert by_id["ConversionFailures"]["MetricName"] == "FailedConversion.Records"
 
 
 def test_topic_refuses_publishing_without_tls(synth):
-    _, policy = only(synth, "AWS::SNS::TopicPolicy")
-    (deny,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
-    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    template(synth).has_resource_properties("AWS::SNS::TopicPolicy", {"PolicyDocument": {
+        "Statement": Match.array_with([Match.object_like({
+            "Effect": "Deny", "Condition": Match.exact({"Bool": {"aws:SecureTransport": "false"}})})]),
+    }})
 
 
 def test_email_subscription_exists_only_when_configured(sandbox, custom):
-    assert sandbox.resources(STACK, "AWS::SNS::Subscription") == {}
-    assert sandbox.resources(STACK, "AWS::SQS::Queue") == {}
-    (subscription,) = custom.resources(STACK, "AWS::SNS::Subscription").values()
-    assert (subscription["Properties"]["Protocol"], subscription["Properties"]["Endpoint"]) == (
-        "email", "ml-oncall@example.com")
-    queue_id, queue = next(iter(custom.resources(STACK, "AWS::SQS::Queue").items()))
-    assert subscription["Properties"]["RedrivePolicy"] == {
-        "deadLetterTargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
-    assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [streaming_key_id(custom), "Arn"]}
+    template(sandbox).resource_count_is("AWS::SNS::Subscription", 0)
+    template(sandbox).resource_count_is("AWS::SQS::Queue", 0)
+    queue = ref(custom, "AWS::SQS::Queue")["Ref"]
+    template(custom).has_resource_properties("AWS::SNS::Subscription", {
+        "Protocol": "email", "Endpoint": "ml-oncall@example.com", "TopicArn": ref(custom, "AWS::SNS::Topic"),
+        "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [queue, "Arn"]}}})
+    template(custom).has_resource_properties("AWS::SQS::Queue", {
+        "KmsMasterKeyId": get_att_arn(custom, "AWS::KMS::Key")})
 
 
-def test_outputs_for_producers_and_later_stacks(synth):
-    assert {"StreamName", "StreamArn", "StreamKeyArn", "DeliveryStreamName", "RawDatabaseName", "RawTableName",
-            "AlertsTopicArn"} <= set(synth.templates[STACK]["Outputs"])
+def test_outputs_refer_to_what_producers_and_later_stacks_need(synth):
+    t = template(synth)
+    stream_id = logical_id(synth, "AWS::Kinesis::Stream")
+    # The producer policy: records into this stream, attached to no role of this stack.
+    (producer_policy_id,) = t.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {
+        "Roles": Match.absent(),
+        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Sid": "PutRecords", "Resource": {"Fn::GetAtt": [stream_id, "Arn"]}})])},
+    }})
+    expected = {
+        "StreamName": {"Ref": stream_id},
+        "StreamArn": {"Fn::GetAtt": [stream_id, "Arn"]},
+        "StreamKeyArn": get_att_arn(synth, "AWS::KMS::Key"),
+        "ProducerPolicyArn": {"Ref": producer_policy_id},
+        "DeliveryStreamName": ref(synth, DELIVERY),
+        "RawDatabaseName": f"{synth.built.settings.name_prefix.replace('-', '_')}_raw",
+        "RawTableName": "sensor_readings",
+        "AlertsTopicArn": ref(synth, "AWS::SNS::Topic"),
+    }
+    # Other outputs are CDK's own, for references of later stacks (the SageMaker alarms' topic).
+    outputs = t.find_outputs("*")
+    assert {output_id: outputs[output_id]["Value"] for output_id in expected} == expected
 
 
-def test_typed_properties_for_later_stacks(sandbox):
+def test_typed_properties_for_later_stacks(sandbox, custom):
     stack = sandbox.built.stacks[STACK]
-    assert stack.alerts.topic.topic_name  # the alerts topic later stacks notify
+    # The topic later stacks notify is the one every alarm of this stack notifies.
+    topic = stack.resolve(stack.alerts.topic.topic_arn)
+    assert topic == ref(sandbox, "AWS::SNS::Topic")
+    template(sandbox).all_resources_properties("AWS::CloudWatch::Alarm", {"AlarmActions": [topic]})
+    # ... and, through it, the endpoint alarms of the SageMaker stack (custom hosts an endpoint).
+    topic = custom.built.stacks[STACK].resolve(custom.built.stacks[STACK].alerts.topic.topic_arn)
+    endpoint_alarms = Template.from_json(custom.templates["SageMaker"]).find_resources("AWS::CloudWatch::Alarm")
+    assert endpoint_alarms
+    for alarm in endpoint_alarms.values():
+        (action,) = alarm["Properties"]["AlarmActions"]
+        assert custom.templates[STACK]["Outputs"][action["Fn::GetStackOutput"]["OutputName"]]["Value"] == topic
+    # The raw table the catalog stack reads is the table Firehose converts with.
     assert (stack.table.database_name, stack.table.table_name) == ("mlspec_sbx_raw", "sensor_readings")
+    template(sandbox).has_resource_properties(DELIVERY, {"ExtendedS3DestinationConfiguration": {
+        "DataFormatConversionConfiguration": {"SchemaConfiguration": {
+            "DatabaseName": stack.table.database_name, "TableName": stack.table.table_name}}}})

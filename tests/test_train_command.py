@@ -153,7 +153,7 @@ def test_bad_arguments_get_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--profile", "staging"])
     assert exit_info.value.code == 2
-    assert "argument --profile: invalid choice: 'staging'" in capsys.readouterr().err
+    assert "argument --profile: 'staging' is not a settings profile (use prod or sandbox)" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- --wait

@@ -1,0 +1,427 @@
+"""This app's settings: the typed, validated schema of one deployment, and its own rules.
+
+Frozen dataclasses that pydantic validates (config/validation.py), checked against what AWS accepts
+(config/aws_limits.py). `parse_settings` turns a profile's raw mapping (plus overrides) into a
+`Settings` and collects *every* problem before any construct is built, so a bad value fails with one
+readable message instead of a jsii traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, model_validator
+
+from config.aws_limits import (
+    ACCOUNT_ID_LENGTH,
+    ARCHIVE_STORAGE_CLASSES,
+    ATHENA_MIN_CUTOFF_MB,
+    BUCKET_NAME_MAX,
+    CRON_FIELDS,
+    GLUE_WORKER_TYPES,
+    HOSTING_INSTANCE_TYPES,
+    INTERFACE_ENDPOINT_NAMES,
+    LOG_RETENTION_DAYS,
+    LONGEST_REGION_NAME,
+    MAX_AZ_COUNT,
+    MIN_DAYS_IN_INFREQUENT_ACCESS,
+    MIN_INFREQUENT_ACCESS_DAY,
+    NOTEBOOK_INSTANCE_TYPES,
+    RESERVED_BUCKET_PREFIXES,
+    TAG_CHARACTERS,
+    TAG_KEY_MAX,
+    TAG_VALUE_MAX,
+    TRAINING_INSTANCE_TYPES,
+    VARIANT_NAME,
+    XGBOOST_HYPERPARAMETERS,
+    bucket_name_problem,
+    cron_field_ok,
+    tag_text_ok,
+)
+from config.validation import (
+    as_json,
+    distinct,
+    fail,
+    flag,
+    number,
+    one_of,
+    parse,
+    settings_class,
+    show,
+    suggest,
+    text,
+)
+
+ZONE_NAMES = ("raw", "curated", "results")
+ACCESS_LOGS_BUCKET_PURPOSE = "access-logs"  # the access-log bucket's name part (patterns/data_lake.py)
+CRAWLABLE_ZONES = ("raw", "curated")
+
+# Bucket names are "<prefix>-<zone or access-logs>-<account id>-<region>"; S3 allows 63 characters.
+LONGEST_BUCKET_PURPOSE = max(map(len, (*ZONE_NAMES, ACCESS_LOGS_BUCKET_PURPOSE)))
+MAX_NAME_PREFIX = BUCKET_NAME_MAX - len("---") - LONGEST_BUCKET_PURPOSE - ACCOUNT_ID_LENGTH - LONGEST_REGION_NAME
+# Lowercase letters, digits and single hyphens; no dots (they break TLS on virtual-hosted URLs). It
+# starts with a letter because it also starts every stack name, and CloudFormation requires that.
+NAME_PREFIX_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Letters, digits and _ - . = per segment, each segment followed by "/". No IAM wildcards (* ?): the
+# prefix ends up in policy resources.
+KEY_PREFIX = re.compile(r"^(?:[A-Za-z0-9_.=-]+/)+$")
+SUBNET_PREFIX_LENGTH = 24  # one isolated /24 per availability zone (the stack passes it to the network)
+
+
+# --------------------------------------------------------------------------- text formats
+
+_CRON_HELP = ("use cron(minutes hours day-of-month month day-of-week year) with '?' in exactly one of "
+              "day-of-month and day-of-week, e.g. cron(0 3 * * ? *)")
+
+
+def _cron_problem(value: str) -> str | None:
+    match = re.fullmatch(r"cron\((.*)\)", value.strip())
+    fields = match.group(1).split() if match else []
+    if len(fields) != len(CRON_FIELDS):
+        return f"={show(value)} is not a Glue cron expression: {_CRON_HELP}"
+    if [fields[2], fields[4]].count("?") != 1:
+        return f"={show(value)} needs '?' in exactly one of day-of-month and day-of-week, e.g. cron(0 3 * * ? *)"
+    for field, (name, low, high, names) in zip(fields, CRON_FIELDS, strict=True):
+        if field == "?" and name in ("day-of-month", "day-of-week"):
+            continue
+        if not cron_field_ok(field, name, low, high, names):
+            named = f" or {names[0]}..{names[-1]}" if names else ""
+            return (f"={show(value)}: the {name} field \"{field}\" is not valid: use {low}..{high}{named}, "
+                    "*, lists (a,b), ranges (a-b) or steps (a/n)")
+    return None
+
+
+def _model_artifact_problem(value: str) -> str | None:
+    if not value.startswith("s3://"):
+        why = "it must start with s3://"
+    else:
+        bucket, _, key = value.removeprefix("s3://").partition("/")
+        segments = key.split("/")
+        why = bucket_name_problem(bucket) or (
+            "the key must end with .tar.gz" if not key.endswith(".tar.gz") or key == ".tar.gz" else
+            "the key has no empty, '.' or '..' segments" if {"", ".", ".."} & set(segments) else
+            "the key has at most 1024 characters" if len(key.encode()) > 1024 else None)
+    if why is None:
+        return None
+    return f"={show(value)} is not an S3 URI of a model archive ({why}): use s3://bucket/path/model.tar.gz"
+
+
+def _prefix_problem(value: str) -> str | None:
+    if KEY_PREFIX.match(value) and not {".", ".."} & set(value.split("/")):
+        return None
+    return (f"={show(value)} is not a key prefix in the curated zone: use segments of letters, digits and "
+            "_ - . = each ending with '/', no leading '/', no '.' or '..' segments, e.g. \"training/sensor_readings/\"")
+
+
+def _cidr_problem(value: str) -> str | None:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        return f"={show(value)} is not a CIDR block ({error}): use e.g. \"10.40.0.0/16\""
+    if network.version != 4 or not network.is_private or not 16 <= network.prefixlen <= 24:
+        return (f"={show(value)}: use a private IPv4 block from /16 to /24 (inside 10.0.0.0/8, 172.16.0.0/12 or "
+                "192.168.0.0/16)")
+    return None
+
+
+def _tags(tags: dict[str, str]) -> dict[str, str]:
+    problems = []
+    for key, value in tags.items():
+        if not 1 <= len(key) <= TAG_KEY_MAX or not tag_text_ok(key) or key.lower().startswith("aws:"):
+            problems.append(f": the tag key {show(key)} is not allowed: use 1..{TAG_KEY_MAX} {TAG_CHARACTERS}, "
+                            "not starting with aws:")
+        if len(value) > TAG_VALUE_MAX or not tag_text_ok(value):
+            problems.append(f".{key}={show(value)} is not a tag value: use at most {TAG_VALUE_MAX} {TAG_CHARACTERS}")
+    if problems:
+        fail(*problems)
+    return tags
+
+
+def _hyperparameters(values: dict[str, str]) -> dict[str, str]:
+    problems = []
+    for name, value in values.items():
+        if name not in XGBOOST_HYPERPARAMETERS:
+            hint = suggest(name, XGBOOST_HYPERPARAMETERS)
+            problems.append(f".{name}={show(value)} is not a hyperparameter of SageMaker's XGBoost 1.7 "
+                            f"algorithm{hint}; allowed: {', '.join(sorted(XGBOOST_HYPERPARAMETERS))}")
+            continue
+        allowed, ok = XGBOOST_HYPERPARAMETERS[name]
+        if not ok(value):
+            problems.append(f".{name}={show(value)} is not valid: use {allowed}, as a string")
+    if "num_round" not in values:
+        problems.append('.num_round is missing: the algorithm requires it, e.g. "100"')
+    if values.get("objective", "").startswith("multi:") and "num_class" not in values:
+        problems.append(f'.num_class is missing: objective {values["objective"]} requires it, e.g. "3"')
+    if problems:
+        fail(*problems)
+    return values
+
+
+# --------------------------------------------------------------------------- the settings
+
+Retention = Annotated[int, one_of(LOG_RETENTION_DAYS, "a CloudWatch Logs retention in days")]
+Flag = Annotated[bool, flag()]
+
+
+def _zone_names(value: Any) -> Any:
+    """Check the zone names first: an unknown zone is one message, not one per missing key inside it."""
+    if isinstance(value, Mapping):
+        problems = [f".{name}={show(body)} is not a lake zone: the zones are exactly {', '.join(ZONE_NAMES)}"
+                    for name, body in value.items() if name not in ZONE_NAMES]
+        problems += [f".{name} is missing" for name in ZONE_NAMES if name not in value]
+        if problems:
+            fail(*problems)
+    return value
+
+
+@settings_class
+class ZoneLifecycle:
+    """Storage tiering of one lake zone: Standard -> Standard-IA -> an archive class -> expiry."""
+
+    infrequent_access_after_days: Annotated[int | None, number(
+        int, MIN_INFREQUENT_ACCESS_DAY, 36500, " days", null="to skip it",
+        note=f"; S3 allows the Standard-IA transition from day {MIN_INFREQUENT_ACCESS_DAY} on")]
+    archive_after_days: Annotated[int | None, number(int, 0, 36500, " days", null="to skip it")]
+    archive_storage_class: Annotated[Literal["GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"],
+                                     one_of(ARCHIVE_STORAGE_CLASSES, "an archive storage class")]
+    expire_after_days: Annotated[int | None, number(int, 1, 36500, " days", null="to keep objects")]
+    noncurrent_versions_expire_after_days: Annotated[int, number(int, 1, 3650, " days")]
+
+    @model_validator(mode="after")
+    def _ascending(self) -> ZoneLifecycle:
+        ia, archive, expire = self.infrequent_access_after_days, self.archive_after_days, self.expire_after_days
+        problems = []
+        if ia is not None and archive is not None and archive < ia + MIN_DAYS_IN_INFREQUENT_ACCESS:
+            problems.append(f".archive_after_days={archive} must be at least infrequent_access_after_days + "
+                            f"{MIN_DAYS_IN_INFREQUENT_ACCESS} = {ia + MIN_DAYS_IN_INFREQUENT_ACCESS} "
+                            "(lifecycle days must ascend)")
+        last_transition = max((d for d in (ia, archive) if d is not None), default=None)
+        if expire is not None and last_transition is not None and expire <= last_transition:
+            problems.append(f".expire_after_days={expire} must be greater than the last transition day "
+                            f"({last_transition}) (lifecycle days must ascend)")
+        if problems:
+            fail(*problems)
+        return self
+
+
+@settings_class
+class DataLakeSettings:
+    zones: Annotated[dict[str, ZoneLifecycle], BeforeValidator(_zone_names)]
+    abort_incomplete_multipart_upload_after_days: Annotated[int, number(int, 1, 365, " days")]
+    access_logs_expire_after_days: Annotated[int, number(int, 1, 3650, " days")]
+
+
+@settings_class
+class StreamingSettings:
+    """Kinesis Data Streams -> Firehose (Lambda transform, Parquet) -> the raw zone."""
+
+    capacity_mode: Annotated[Literal["PROVISIONED", "ON_DEMAND"],
+                             one_of(("PROVISIONED", "ON_DEMAND"), "a Kinesis capacity mode")]
+    shard_count: Annotated[int | None, number(int, 1, 500, " shards", null="with ON_DEMAND")]  # PROVISIONED only
+    retention_hours: Annotated[int, number(int, 24, 8760, " hours", note=" (24 hours to 365 days)")]
+    buffer_size_mib: Annotated[int, number(int, 64, 128, " MiB",
+                                           note="; Parquet conversion needs a buffer of at least 64 MiB")]
+    buffer_interval_seconds: Annotated[int, number(int, 60, 900, " seconds")]
+    transform_memory_mib: Annotated[int, number(int, 128, 10240, " MiB")]
+    transform_reserved_concurrency: Annotated[int, number(int, 1, 1000)]
+    log_retention_days: Retention
+    iterator_age_alarm_seconds: Annotated[int, number(int, 60, 8760 * 3600, " seconds")]
+    data_freshness_alarm_seconds: Annotated[int, number(int, 60, 86400, " seconds")]
+    alarm_email: Annotated[str | None, text(
+        lambda v: None if EMAIL_PATTERN.match(v) else f"={show(v)} is not an e-mail address (or null for none)",
+        allowed="an e-mail address", null="for none")]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StreamingSettings:
+        problems = []
+        if self.capacity_mode == "PROVISIONED" and self.shard_count is None:
+            problems.append(".shard_count=null: PROVISIONED streams need 1..500 shards")
+        if self.capacity_mode == "ON_DEMAND" and self.shard_count is not None:
+            problems.append(f".shard_count={self.shard_count}: must be null with capacity_mode ON_DEMAND "
+                            "(Kinesis sizes on-demand streams itself)")
+        if self.iterator_age_alarm_seconds > self.retention_hours * 3600:
+            problems.append(f".iterator_age_alarm_seconds={self.iterator_age_alarm_seconds}: allowed 60 up to the "
+                            f"stream retention ({self.retention_hours * 3600} seconds), after which records are "
+                            "already lost")
+        if self.data_freshness_alarm_seconds <= self.buffer_interval_seconds:
+            problems.append(f".data_freshness_alarm_seconds={self.data_freshness_alarm_seconds} must be greater "
+                            f"than buffer_interval_seconds={self.buffer_interval_seconds}, or the alarm fires on "
+                            "every healthy buffer")
+        if problems:
+            fail(*problems)
+        return self
+
+
+def _crawler_zones(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        fail(f"=[]: use one or more distinct zones of {', '.join(CRAWLABLE_ZONES)}")
+    return distinct(value)
+
+
+Cron = Annotated[str, text(_cron_problem, allowed="a Glue cron expression such as \"cron(0 3 * * ? *)\"")]
+
+
+@settings_class
+class CatalogSettings:
+    """Glue crawler and ETL job, the Data Catalog's encryption, and the Athena workgroup."""
+
+    crawler_zones: Annotated[tuple[Annotated[str, one_of(
+        CRAWLABLE_ZONES, "a crawlable zone", note=" (the results zone holds query output, not datasets)")], ...],
+        AfterValidator(_crawler_zones)]
+    crawler_schedule_enabled: Flag  # false: the crawler exists but runs only when started by hand
+    crawler_schedule: Cron
+    etl_schedule_enabled: Flag  # false: the ETL job runs only when started by hand
+    etl_schedule: Cron
+    etl_worker_type: Annotated[Literal["G.1X", "G.2X", "G.4X", "G.8X"], one_of(GLUE_WORKER_TYPES,
+                                                                               "a Glue worker type")]
+    etl_workers: Annotated[int, number(int, 2, 100, " workers")]
+    etl_timeout_minutes: Annotated[int, number(int, 1, 2880, " minutes")]
+    athena_bytes_scanned_cutoff_mb: Annotated[int, number(
+        int, ATHENA_MIN_CUTOFF_MB, 10**9, " MB", note=f" (Athena's minimum is {ATHENA_MIN_CUTOFF_MB} MB per query)")]
+    # Account-wide: encrypts the whole Data Catalog of the account and region, not only this app's.
+    data_catalog_encryption: Flag
+
+
+@settings_class
+class NetworkSettings:
+    """The isolated VPC that SageMaker jobs, models and notebooks run in."""
+
+    az_count: Annotated[int, number(int, 1, MAX_AZ_COUNT, note="; environment-agnostic stacks can place subnets "
+                                                              "in at most two availability zones")]
+    vpc_cidr: Annotated[str, text(_cidr_problem, allowed="a CIDR block such as \"10.40.0.0/16\"")]
+    extra_interface_endpoints: Annotated[
+        tuple[Annotated[str, one_of(INTERFACE_ENDPOINT_NAMES, "a supported interface endpoint")], ...],
+        AfterValidator(distinct)]
+    flow_log_retention_days: Retention
+
+    @model_validator(mode="after")
+    def _fits(self) -> NetworkSettings:
+        network = ipaddress.ip_network(self.vpc_cidr)
+        if 2 ** (SUBNET_PREFIX_LENGTH - network.prefixlen) < self.az_count:
+            fail(f".vpc_cidr={show(self.vpc_cidr)} is too small for {self.az_count} /{SUBNET_PREFIX_LENGTH} "
+                 "subnets: use a larger block or fewer availability zones")
+        return self
+
+
+ModelArtifact = Annotated[str | None, text(_model_artifact_problem, allowed="an S3 URI of a model.tar.gz",
+                                           null="for no endpoint")]
+
+
+@settings_class
+class VariantSettings:
+    """One production variant of the endpoint; two of them split traffic for A/B tests."""
+
+    name: Annotated[str, text(lambda v: None if VARIANT_NAME.match(v) else
+                              f"={show(v)}: use 1..63 letters, digits and hyphens", allowed="a variant name")]
+    instance_type: Annotated[str, one_of(HOSTING_INSTANCE_TYPES, "a supported hosting instance type")]
+    initial_instance_count: Annotated[int, number(int, 1, 10)]
+    weight: Annotated[float, number(float, 0, 1, note=" (a traffic share)")]
+    model_artifact: ModelArtifact = None  # null: the endpoint's model_artifact
+
+
+@settings_class
+class SageMakerSettings:
+    """Training pipeline, hosting and the notebook, all inside the isolated VPC."""
+
+    deny_jobs_outside_vpc: Flag
+    training_instance_type: Annotated[str, one_of(TRAINING_INSTANCE_TYPES, "a supported training instance type")]
+    training_instance_count: Annotated[int, number(int, 1, 20)]
+    training_volume_gb: Annotated[int, number(int, 1, 16384, " GB")]
+    training_max_runtime_minutes: Annotated[int, number(int, 1, 40320, " minutes")]
+    training_input_mode: Annotated[Literal["File", "Pipe", "FastFile"],
+                                   one_of(("File", "Pipe", "FastFile"), "a training input mode")]
+    training_data_prefix: Annotated[str, text(_prefix_problem, allowed="a key prefix such as \"training/\"")]
+    managed_spot_training: Flag
+    spot_max_wait_minutes: Annotated[int, number(int, 1, 40320, " minutes")]
+    xgboost_hyperparameters: Annotated[dict[str, Annotated[str, text(allowed="a string (SageMaker passes "
+                                                                             "hyperparameters as strings)")]],
+                                       AfterValidator(_hyperparameters)]
+    model_artifact: ModelArtifact  # null: no model, endpoint config or endpoint (no hosting cost)
+    endpoint_variants: tuple[VariantSettings, ...]
+    data_capture_sampling_percent: Annotated[int, number(int, 0, 100, " percent")]
+    autoscaling_max_instances: Annotated[int, number(int, 1, 20, " instances")]
+    autoscaling_target_invocations_per_instance: Annotated[int, number(int, 1, 1_000_000)]
+    alarm_5xx_errors_per_5_minutes: Annotated[int, number(int, 1, 1_000_000)]
+    alarm_model_latency_ms: Annotated[int, number(int, 1, 1_000_000, " ms")]
+    notebook_enabled: Flag
+    notebook_instance_type: Annotated[str, one_of(NOTEBOOK_INSTANCE_TYPES, "a supported notebook instance type")]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SageMakerSettings:
+        problems = []
+        variants = self.endpoint_variants
+        if self.managed_spot_training and self.spot_max_wait_minutes < self.training_max_runtime_minutes:
+            problems.append(f".spot_max_wait_minutes={self.spot_max_wait_minutes} must be at least "
+                            f"training_max_runtime_minutes={self.training_max_runtime_minutes} with spot training")
+        if not 1 <= len(variants) <= 2:
+            problems.append(f".endpoint_variants=[{len(variants)} variants]: give one variant, or two for an A/B test "
+                            f"(got {len(variants)})")
+        names = [v.name for v in variants]
+        if len(set(names)) != len(names):
+            problems.append(f".endpoint_variants names={show(names)}: variant names must be distinct")
+        if variants and sum(v.weight for v in variants) <= 0:
+            problems.append(f".endpoint_variants weights={show([v.weight for v in variants])}: the weights must "
+                            "not all be 0 (no variant would get traffic)")
+        if len(variants) == 2 and {v.model_artifact for v in variants} == {None}:
+            problems.append(".endpoint_variants model_artifact=[null, null]: an A/B test needs a model_artifact on "
+                            "at least one variant, or both variants serve the same model")
+        if self.model_artifact is None:
+            problems += [f".endpoint_variants[{i}].model_artifact={show(v.model_artifact)} has no effect while "
+                         "sagemaker.model_artifact is null (null means no endpoint): set sagemaker.model_artifact "
+                         "too, or remove the variant's" for i, v in enumerate(variants) if v.model_artifact]
+        largest_initial = max((v.initial_instance_count for v in variants), default=1)
+        if self.autoscaling_max_instances < largest_initial:
+            problems.append(f".autoscaling_max_instances={self.autoscaling_max_instances}: allowed from the largest "
+                            f"initial_instance_count ({largest_initial}) to 20")
+        if problems:
+            fail(*problems)
+        return self
+
+
+def _name_prefix_problem(prefix: str) -> str | None:
+    if NAME_PREFIX_PATTERN.match(prefix) and len(prefix) <= MAX_NAME_PREFIX and not prefix.startswith(
+            RESERVED_BUCKET_PREFIXES):
+        return None
+    return (f"={show(prefix)} breaks S3 bucket and stack naming: use 1..{MAX_NAME_PREFIX} lowercase letters, "
+            "digits and single hyphens, starting with a letter and ending with a letter or digit, not starting "
+            f"with {', '.join(RESERVED_BUCKET_PREFIXES)}")
+
+
+@settings_class
+class Settings:
+    """Everything one deployment of the app needs to know."""
+
+    profile: Annotated[str, text(allowed="a profile name")]
+    name_prefix: Annotated[str, text(_name_prefix_problem, allowed="a string of lowercase letters, digits and hyphens")]
+    # The only switch that lets stateful resources be deleted with the stack.
+    destroy_data_on_removal: Flag
+    tags: Annotated[dict[str, Annotated[str, text(allowed="a string")]],
+                    AfterValidator(_tags)]
+    data_lake: DataLakeSettings
+    streaming: StreamingSettings
+    catalog: CatalogSettings
+    network: NetworkSettings
+    sagemaker: SageMakerSettings
+
+    @model_validator(mode="after")
+    def _prod_keeps_data(self) -> Settings:
+        if self.profile == "prod" and self.destroy_data_on_removal:
+            fail(".destroy_data_on_removal=true is not allowed in profile \"prod\": production retains every "
+                 "stateful resource")
+        return self
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    """Validate a complete raw settings mapping; raise SettingsError with every problem."""
+    return parse(Settings, raw)
+
+
+def settings_as_json(settings: Settings) -> dict[str, Any]:
+    return as_json(Settings, settings)
