@@ -56,7 +56,6 @@ _STREAMING: dict[str, Any] = {
     "buffer_interval_seconds": 60,  # see data within a minute or two in the sandbox
     "transform_memory_mib": 256,
     "transform_reserved_concurrency": 5,
-    "log_retention_days": 14,
     "iterator_age_alarm_seconds": 900,
     "data_freshness_alarm_seconds": 900,
     "alarm_email": None,
@@ -113,6 +112,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "name_prefix": "mlspec-sbx",
         "destroy_data_on_removal": True,
         "tags": {"project": "ml-specialty-cdk", "environment": "sandbox"},
+        "log_retention_days": 14,
         "data_lake": {
             "zones": _LAKE_ZONES,
             "abort_incomplete_multipart_upload_after_days": 1,
@@ -128,6 +128,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "name_prefix": "mlspec-prod",
         "destroy_data_on_removal": False,
         "tags": {"project": "ml-specialty-cdk", "environment": "prod"},
+        "log_retention_days": 365,
         "data_lake": {
             "zones": deep_merge(
                 _LAKE_ZONES,
@@ -145,7 +146,6 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "buffer_size_mib": 128,
                 "buffer_interval_seconds": 300,
                 "transform_reserved_concurrency": 50,
-                "log_retention_days": 365,
                 "iterator_age_alarm_seconds": 3600,
                 "data_freshness_alarm_seconds": 1200,
             },

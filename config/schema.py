@@ -228,7 +228,6 @@ class StreamingSettings:
     buffer_interval_seconds: Annotated[int, number(int, 60, 900, " seconds")]
     transform_memory_mib: Annotated[int, number(int, 128, 10240, " MiB")]
     transform_reserved_concurrency: Annotated[int, number(int, 1, 1000)]
-    log_retention_days: Retention
     iterator_age_alarm_seconds: Annotated[int, number(int, 60, 8760 * 3600, " seconds")]
     data_freshness_alarm_seconds: Annotated[int, number(int, 60, 86400, " seconds")]
     alarm_email: Annotated[str | None, text(
@@ -401,6 +400,8 @@ class Settings:
     destroy_data_on_removal: Flag
     tags: Annotated[dict[str, Annotated[str, text(allowed="a string")]],
                     AfterValidator(_tags)]
+    # Every log group of the app (stream, transform, delivery, pipeline); VPC flow logs have their own.
+    log_retention_days: Retention
     data_lake: DataLakeSettings
     streaming: StreamingSettings
     catalog: CatalogSettings

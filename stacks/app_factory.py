@@ -82,9 +82,7 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     shared = Shared(
         alerts=streaming.alerts,
         ml_key=ml_network.key,
-        # The settings name it after the streaming stack, but it is the app's log retention (the
-        # VPC flow logs have their own): read here only.
-        app_log_retention_days=settings.streaming.log_retention_days,
+        app_log_retention_days=settings.log_retention_days,
     )
     sagemaker = add(SageMakerStack, "SageMaker", "sagemaker",
                     "SageMaker training pipeline and real-time endpoint in a private VPC", lake=lake,

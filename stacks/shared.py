@@ -6,8 +6,8 @@ stacks that use them; no stack reaches into another's settings or constructs for
 - `alerts`: owned by StreamingStack (the app's alerts topic); used by SageMaker's endpoint alarms.
 - `ml_key`: owned by MlNetworkStack (it encrypts the flow logs too); used by SageMaker for volumes,
   endpoint storage, the notebook and the pipeline's logs.
-- `app_log_retention_days`: the settings' `streaming.log_retention_days`, read in `build_app` only;
-  used by SageMaker for the pipeline's logs (Streaming's own log groups read the same setting).
+- `app_log_retention_days`: the app-wide setting `log_retention_days`; Streaming's log groups and
+  SageMaker's pipeline logs use it (the VPC flow logs have their own, `network.flow_log_retention_days`).
 """
 
 from __future__ import annotations

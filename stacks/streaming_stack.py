@@ -53,13 +53,13 @@ class StreamingStack(Stack):
             ingestion, function_name=f"{name}-transform", code_directory=TRANSFORM_SOURCE, key=self.key,
             description="Validates and normalizes stream records for Firehose (schema.json)",
             memory_mib=streaming.transform_memory_mib, reserved_concurrency=streaming.transform_reserved_concurrency,
-            log_retention_days=streaming.log_retention_days, destroy_on_removal=destroy,
+            log_retention_days=settings.log_retention_days, destroy_on_removal=destroy,
         )
         self.delivery = ParquetDelivery(
             ingestion, name=name, stream=self.stream.stream, key=self.key, transform=self.transform.function,
             table=self.table, lake=lake, zone="raw", buffer_size_mib=streaming.buffer_size_mib,
             buffer_interval_seconds=streaming.buffer_interval_seconds,
-            log_retention_days=streaming.log_retention_days, destroy_on_removal=destroy,
+            log_retention_days=settings.log_retention_days, destroy_on_removal=destroy,
         )
         self.alarms = StreamingAlarms(
             ingestion, name=name, stream=self.stream.stream, transform=self.transform.function,

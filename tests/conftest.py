@@ -59,6 +59,7 @@ def prod(tmp_path_factory) -> Synth:
 CUSTOM_OVERRIDES = {
     "name_prefix": "acme-ml",
     "destroy_data_on_removal": False,
+    "log_retention_days": 30,
     "data_lake": {
         "zones": {
             "raw": {"infrequent_access_after_days": None, "archive_after_days": 0,
@@ -76,7 +77,6 @@ CUSTOM_OVERRIDES = {
         "buffer_interval_seconds": 120,
         "transform_memory_mib": 512,
         "transform_reserved_concurrency": 7,
-        "log_retention_days": 30,
         "iterator_age_alarm_seconds": 600,
         "data_freshness_alarm_seconds": 400,
         "alarm_email": "ml-oncall@example.com",

@@ -469,7 +469,7 @@ def test_state_machine_logs_and_traces(synth):
     })
     assert produced(synth, log_group["Properties"]["KmsKeyId"]) == exported(synth, "MlNetwork", "MlKeyArn")
     # The app's log retention (stacks/shared.py), which the settings hold under streaming.
-    assert log_group["Properties"]["RetentionInDays"] == synth.built.settings.streaming.log_retention_days
+    assert log_group["Properties"]["RetentionInDays"] == synth.built.settings.log_retention_days
     template(synth).resource_count_is("AWS::IAM::Policy", 0)
 
 

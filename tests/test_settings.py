@@ -154,8 +154,8 @@ MATRIX = [
     Bad("streaming.transform_memory_mib", 64, "allowed 128..10240 MiB"),
     Bad("streaming.transform_reserved_concurrency", 0, "allowed 1..1000"),
     Bad("streaming.transform_reserved_concurrency", "5", "allowed 1..1000"),
-    Bad("streaming.log_retention_days", 10, "use one of 1, 3, 5, 7, 14"),
-    Bad("streaming.log_retention_days", "14", "write it without quotes"),
+    Bad("log_retention_days", 10, "use one of 1, 3, 5, 7, 14"),
+    Bad("log_retention_days", "14", "write it without quotes"),
     Bad("streaming.iterator_age_alarm_seconds", 90000, "up to the stream retention (86400 seconds)"),
     Bad("streaming.iterator_age_alarm_seconds", 30, "allowed 60.."),
     Bad("streaming.data_freshness_alarm_seconds", 60, "must be greater than buffer_interval_seconds=60"),
@@ -383,7 +383,7 @@ def test_values_that_are_allowed_pass():
     """The other side of the matrix: edge values that must not be rejected."""
     settings = load_settings("sandbox", {
         "name_prefix": "a1", "tags": {"cost center": "ml/é=+@:1", "empty": ""},
-        "streaming": {"shard_count": 500, "retention_hours": 8760, "log_retention_days": 3653},
+        "log_retention_days": 3653, "streaming": {"shard_count": 500, "retention_hours": 8760},
         "catalog": {"crawler_schedule": "cron(0/15 8-17 ? * MON-FRI *)", "etl_schedule": "cron(0 12 L * ? 2030)"},
         "network": {"extra_interface_endpoints": ["kms", "glue"]},
         "sagemaker": {"model_artifact": ARTIFACT, "training_data_prefix": "training/year=2026/",

@@ -223,7 +223,7 @@ def test_delivery_errors_are_logged_to_a_bounded_encrypted_log_group(synth):
         "CloudWatchLoggingOptions": logging("DestinationDelivery"),
         "S3BackupConfiguration": {"CloudWatchLoggingOptions": logging("BackupDelivery")},
     }})
-    t.all_resources_properties("AWS::Logs::LogGroup", {"RetentionInDays": settings(synth).log_retention_days,
+    t.all_resources_properties("AWS::Logs::LogGroup", {"RetentionInDays": synth.built.settings.log_retention_days,
                                                        "KmsKeyId": get_att_arn(synth, "AWS::KMS::Key")})
 
 
