@@ -19,7 +19,14 @@ from typing import Any
 
 from config.settings import Settings
 from ops import aws
-from ops.cli import OpsError, Runtime, add_aws_options, add_deployment_options, deployment_settings, describe_deployment
+from ops.cli import (
+    OpsError,
+    Runtime,
+    add_aws_options,
+    add_deployment_options,
+    deployment_settings,
+    describe_deployment,
+)
 
 NAME = "train"
 EXAMPLES = """examples:

@@ -18,7 +18,6 @@ does not apply to that profile. `{region}` and `{account}` are fixed.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any

@@ -16,9 +16,12 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ["JSII_DEPRECATED"] = "fail"
 
 import pytest  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
 
 from scripts import gates  # noqa: E402
 from stacks.app_factory import PROJECT_ROOT, BuiltApp, build_app  # noqa: E402
+
+_ASSERTION_TEMPLATES: dict[tuple[int, str], Template] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +32,13 @@ class Synth:
 
     def resources(self, stack_id: str, type_: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.templates[stack_id]["Resources"].items() if v["Type"] == type_}
+
+    def assertions(self, stack_id: str) -> Template:
+        """The stack's template for aws_cdk.assertions, parsed once per session."""
+        key = (id(self), stack_id)
+        if key not in _ASSERTION_TEMPLATES:
+            _ASSERTION_TEMPLATES[key] = Template.from_json(self.templates[stack_id])
+        return _ASSERTION_TEMPLATES[key]
 
     def only(self, stack_id: str, type_: str) -> tuple[str, dict[str, Any]]:
         """(logical id, resource) of the one resource of `type_` in the stack."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+
 def b64(payload: str | bytes) -> str:
     raw = payload.encode("utf-8") if isinstance(payload, str) else payload
     return base64.b64encode(raw).decode("ascii")

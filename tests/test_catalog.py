@@ -10,14 +10,10 @@ from aws_cdk.assertions import Capture, Match, Template
 from patterns.curation_job import ETL_SCRIPT, GLUE_VERSION
 
 STACK = "Catalog"
-_TEMPLATES: dict[int, Template] = {}
-
 
 def template(synth) -> Template:
     """The catalog template for aws_cdk.assertions, built once per synth."""
-    if id(synth) not in _TEMPLATES:
-        _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
-    return _TEMPLATES[id(synth)]
+    return synth.assertions(STACK)
 
 
 def of_type(synth, type_: str) -> dict[str, dict]:

@@ -14,14 +14,10 @@ from patterns.data_lake import dataset_prefix
 from tests.conftest import CUSTOM_OVERRIDES
 
 STACK = "DataLake"
-_TEMPLATES: dict[int, Template] = {}
-
 
 def template(synth) -> Template:
     """The data lake template for aws_cdk.assertions, built once per synth."""
-    if id(synth) not in _TEMPLATES:
-        _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
-    return _TEMPLATES[id(synth)]
+    return synth.assertions(STACK)
 
 
 def buckets(synth) -> dict[str, dict]:

@@ -406,21 +406,28 @@ def test_record_transform_alone_is_traced_bounded_and_logs_encrypted(tmp_path):
     template.resource_count_is("AWS::IAM::Policy", 0)  # its grants live in one managed policy
 
 
-def test_parquet_delivery_alone_converts_to_parquet_and_encrypts_with_the_lake_key(tmp_path):
-    stack = bare_stack()
+def delivery_inputs(stack, tmp_path) -> dict:
+    """Everything ParquetDelivery requires: a key, a lake, the dataset's table, a stream, a transform."""
     key, lake = key_in(stack), lake_in(stack, "raw")
     table = DatasetTable(stack, "Table", name_prefix="acme", zone="raw", schema=SCHEMA, bucket=lake.raw)
     stream = EncryptedStream(stack, name="acme-clicks", key=key)
     transform = RecordTransform(stack, function_name="acme-clicks-transform", code_directory=handler_in(tmp_path),
                                 key=key)
-    delivery = ParquetDelivery(stack, name="acme-clicks", stream=stream.stream, key=key,
-                               transform=transform.function, table=table, lake=lake, zone="raw")
+    return {"stream": stream.stream, "key": key, "transform": transform.function, "table": table, "lake": lake,
+            "zone": "raw"}
+
+
+def test_parquet_delivery_alone_converts_to_parquet_and_encrypts_with_the_lake_key(tmp_path):
+    stack = bare_stack()
+    inputs = delivery_inputs(stack, tmp_path)
+    delivery = ParquetDelivery(stack, name="acme-clicks", **inputs)
+    stream, lake = inputs["stream"], inputs["lake"]
     template = Template.from_stack(stack)
     day = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
     lake_key = {"KMSEncryptionConfig": {"AWSKMSKeyARN": get_att_arn(stack, lake.key)}}
     template.has_resource_properties("AWS::KinesisFirehose::DeliveryStream", {
         "DeliveryStreamName": "acme-clicks",
-        "KinesisStreamSourceConfiguration": {"KinesisStreamARN": get_att_arn(stack, stream.stream),
+        "KinesisStreamSourceConfiguration": {"KinesisStreamARN": get_att_arn(stack, stream),
                                              "RoleARN": get_att_arn(stack, delivery.role)},
         "ExtendedS3DestinationConfiguration": {
             "BucketARN": get_att_arn(stack, lake.raw),
@@ -449,14 +456,8 @@ def test_parquet_delivery_alone_converts_to_parquet_and_encrypts_with_the_lake_k
 
 def test_parquet_delivery_refuses_a_buffer_too_small_for_parquet(tmp_path):
     stack = bare_stack()
-    key, lake = key_in(stack), lake_in(stack, "raw")
-    table = DatasetTable(stack, "Table", name_prefix="acme", zone="raw", schema=SCHEMA, bucket=lake.raw)
-    stream = EncryptedStream(stack, name="acme-clicks", key=key)
-    transform = RecordTransform(stack, function_name="acme-clicks-transform", code_directory=handler_in(tmp_path),
-                                key=key)
     with pytest.raises(ValueError, match=r"buffer_size_mib=32: allowed 64 to 128"):
-        ParquetDelivery(stack, name="acme-clicks", stream=stream.stream, key=key, transform=transform.function,
-                        table=table, lake=lake, zone="raw", buffer_size_mib=32)
+        ParquetDelivery(stack, name="acme-clicks", **delivery_inputs(stack, tmp_path), buffer_size_mib=32)
 
 
 def test_streaming_alarms_alone_notify_the_topic_and_let_an_idle_stream_be():

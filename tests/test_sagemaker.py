@@ -19,14 +19,10 @@ from patterns.xgboost_image import IMAGE_MAP
 from tests import asl
 
 STACK = "SageMaker"
-_TEMPLATES: dict[int, Template] = {}
-
 
 def template(synth) -> Template:
     """The SageMaker template as aws_cdk.assertions sees it (parsed once per profile)."""
-    if id(synth) not in _TEMPLATES:
-        _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
-    return _TEMPLATES[id(synth)]
+    return synth.assertions(STACK)
 
 
 def ml_settings(synth):

@@ -18,14 +18,10 @@ SCHEMA = load_schema()
 ALARMS = {"IteratorAge", "DeliveryFreshness", "DeliveryFailures", "ConversionFailures", "TransformErrors",
           "TransformRejections"}
 DELIVERY = "AWS::KinesisFirehose::DeliveryStream"
-_TEMPLATES: dict[int, Template] = {}
-
 
 def template(synth) -> Template:
     """The stack's template for aws_cdk.assertions, parsed once per synth (they live all session)."""
-    if id(synth) not in _TEMPLATES:
-        _TEMPLATES[id(synth)] = Template.from_json(synth.templates[STACK])
-    return _TEMPLATES[id(synth)]
+    return synth.assertions(STACK)
 
 
 def logical_id(synth, type_: str) -> str:
