@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 # Every document with generated sections (docs/data-paths.md is generated whole).
 DOCUMENTS = (README, *(ROOT / "docs" / page for page in ("settings.md", "security.md", "costs.md",
-                                                         "traceability.md")))
+                                                         "traceability.md", "development.md")))
 SECTION = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
 
 
@@ -86,6 +86,27 @@ def checkov_skips_table(templates: Iterable[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def patterns_table() -> str:
+    """Every public class of patterns/, with the first line of its docstring (what it builds)."""
+    import importlib
+    import inspect
+
+    lines = ["| module | class | what it builds |", "|---|---|---|"]
+    for path in sorted((ROOT / "patterns").glob("*.py")):
+        if path.stem.startswith("_"):
+            continue
+        module = importlib.import_module(f"patterns.{path.stem}")
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            doc = cls.__doc__ or ""
+            if not doc or doc.startswith(f"{name}("):  # none, or a dataclass's generated signature
+                doc = module.__doc__ or ""
+            summary = " ".join(doc.strip().split("\n\n")[0].split()).replace("|", "\\|")
+            lines.append(f"| `patterns/{path.name}` | `{name}` | {summary} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(text: str, sections: Mapping[str, str]) -> str:
     def replace(match: re.Match) -> str:
         name = match.group("name")
@@ -115,6 +136,7 @@ def sections_from(assembly_dirs: list[Path], sandbox_checkov: gates.CheckovResul
         "traceability": traceability.table(),
         "acknowledgements": acknowledgements_table(assembly_dirs),
         "checkov-skips": checkov_skips_table(templates),
+        "patterns": patterns_table(),
     }
 
 
