@@ -56,6 +56,10 @@ def kind(value: Any) -> str:
             tuple: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
+# Settings that moved, by their old path: an old settings file is told where, not given a look-alike.
+MOVED = {"streaming.log_retention_days": "log_retention_days (one retention for every log group of the app)"}
+
+
 def suggest(name: str, names: Iterable[str]) -> str:
     """ " (did you mean x?)" for a likely typo of one of `names`, else "". """
     names = list(names)
@@ -172,7 +176,7 @@ def _message(root: type, error: Any) -> list[str]:
         return [f"{path} is missing"]
     if kind_ == "unexpected_keyword_argument":
         keys = _keys_at(root, loc[:-1])
-        hint = suggest(str(loc[-1]), keys)
+        hint = f" (it moved to {MOVED[path]})" if path in MOVED else suggest(str(loc[-1]), keys)
         where = f" of {_path(loc[:-1])}" if loc[:-1] else ""
         return [f"{path}={show(value)} is not a setting{hint}: the settings{where} are {', '.join(keys)}"]
     expected = {"dataclass_type": "an object", "dataclass_args_type": "an object", "dict_type": "an object",

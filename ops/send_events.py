@@ -21,6 +21,7 @@ from typing import Any
 from ops import aws
 from ops.cli import OpsError, Runtime, add_aws_options, add_deployment_options, deployment_settings
 from patterns.dataset_schema import load_schema
+from stacks.sensor_dataset import SCHEMA_FILE
 
 NAME = "send-events"
 EXAMPLES = """examples:
@@ -89,7 +90,7 @@ def entry(record: dict[str, Any], fmt: str, columns: list[str]) -> dict[str, str
 
 
 def events(count: int, fmt: str, invalid_ratio: float, seed: int, now: datetime.datetime) -> Iterator[dict[str, str]]:
-    columns = [c.name for c in load_schema().columns]
+    columns = [c.name for c in load_schema(SCHEMA_FILE).columns]
     for record, _ in readings(count, invalid_ratio, seed, now):
         yield entry(record, fmt, columns)
 

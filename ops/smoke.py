@@ -35,6 +35,7 @@ from ops.cli import (
     describe_deployment,
 )
 from patterns.dataset_schema import load_schema
+from stacks.sensor_dataset import SCHEMA_FILE
 
 NAME = "smoke"
 EXAMPLES = """examples:
@@ -83,7 +84,7 @@ class Smoke:
         self.clients, self.settings, self.runtime = clients, settings, runtime or Runtime()
         self.timeout, self.poll, self.events = timeout_seconds, poll_seconds, events
         self.train, self.invoke, self.report = train, invoke, report
-        self.dataset = load_schema().dataset
+        self.dataset = load_schema(SCHEMA_FILE).dataset
         self.outputs: dict[str, str] = {}
         self.step = ""
 
@@ -109,7 +110,7 @@ class Smoke:
 
     def send(self) -> str:
         self.sent_at = self.runtime.now()
-        columns = [c.name for c in load_schema().columns]
+        columns = [c.name for c in load_schema(SCHEMA_FILE).columns]
         pairs = list(send_events.readings(self.events, INVALID_RATIO, seed=11, now=self.sent_at))
         self.valid = [record for record, valid in pairs if valid]
         stream = self.output("StreamName")

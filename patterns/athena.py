@@ -5,8 +5,9 @@ Usage, in any stack::
 
     lake = DataLakeStorage(stack, "Lake", name_prefix="acme", zones={"raw": ZoneTiering(), "results": ZoneTiering()})
     workgroup = QueryWorkgroup(stack, "Athena", name="acme-analytics", lake=lake, bytes_scanned_cutoff_mb=1024)
-    workgroup.save_queries([SavedQuery("daily", "Rows per day", "SELECT day, count(*) FROM {table} GROUP BY day")],
-                           database="acme_raw", table="events")
+    daily = SavedQuery(name="daily", description="Rows per day",
+                       template="SELECT day, count(*) FROM {table} GROUP BY day")
+    workgroup.save_queries([daily], database="acme_raw", table="events")
     analysts = AnalystAccess(stack, "Analysts", name="acme-analyst", workgroup=workgroup, lake=lake,
                              databases=["acme_raw"], readable={"raw": ["events/*"]})
 """
@@ -26,6 +27,7 @@ from patterns.saved_queries import SavedQuery
 
 RESULTS_PREFIX = "athena/"
 BYTES_PER_MB = 1_000_000
+MIN_CUTOFF_MB = 10  # Athena refuses a per-query cutoff below 10,000,000 bytes
 
 
 class QueryWorkgroup(Construct):
@@ -37,6 +39,9 @@ class QueryWorkgroup(Construct):
     def __init__(self, scope: Construct, id_: str, *, name: str, lake: DataLakeStorage,
                  bytes_scanned_cutoff_mb: int = 1024, destroy_on_removal: bool = False) -> None:
         super().__init__(scope, id_)
+        if bytes_scanned_cutoff_mb < MIN_CUTOFF_MB:
+            raise ValueError(f"bytes_scanned_cutoff_mb={bytes_scanned_cutoff_mb!r}: Athena's minimum is "
+                             f"{MIN_CUTOFF_MB} (MB)")
         self.output_location = f"s3://{lake.results.bucket_name}/{RESULTS_PREFIX}"
         self.workgroup = athena.CfnWorkGroup(
             self,

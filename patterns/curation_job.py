@@ -1,4 +1,4 @@
-"""CurationJob: a raw -> curated PySpark job (by default etl/raw_to_curated.py) with job bookmarks.
+"""CurationJob: a raw -> curated PySpark job (your `script`) with job bookmarks.
 
 It reads the raw dataset by S3 path (its table's partitions exist only through Athena's partition
 projection, which Glue ETL ignores) and writes the curated dataset, under the Glue security
@@ -14,6 +14,7 @@ Usage, in any stack (lake zones "raw" and "curated", a DatasetTable in each)::
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aws_cdk import aws_glue as glue
@@ -27,19 +28,27 @@ from patterns.dataset_table import DatasetTable
 from patterns.glue_security import GlueSecurity, glue_log_groups, glue_log_statements
 from patterns.roles import service_role
 
-ETL_SCRIPT = Path(__file__).resolve().parent.parent / "etl" / "raw_to_curated.py"
 GLUE_VERSION = "5.0"
+WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
+# Glue cron: minutes hours day-of-month month day-of-week year, '?' in one of the two day fields.
+GLUE_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)")
 
 
 class CurationJob(Construct):
-    """The raw -> curated Glue job, with bookmarks, the security configuration and an optional
-    `schedule` (a Glue cron expression; none: it runs only when started). One run at a time, one
-    retry, and a `timeout_minutes` far below Glue's 48-hour default."""
+    """The raw -> curated Glue job running `script` (a PySpark file), with bookmarks, the security
+    configuration and an optional `schedule` (a Glue cron expression; none: it runs only when
+    started). One run at a time, one retry, and a `timeout_minutes` far below Glue's 48-hour default."""
 
     def __init__(self, scope: Construct, id_: str, *, name: str, lake: DataLakeStorage, raw_table: DatasetTable,
-                 curated_table: DatasetTable, security: GlueSecurity, worker_type: str = "G.1X", workers: int = 2,
-                 timeout_minutes: int = 60, schedule: str | None = None, script: str | Path = ETL_SCRIPT) -> None:
+                 curated_table: DatasetTable, security: GlueSecurity, script: str | Path, worker_type: str = "G.1X",
+                 workers: int = 2, timeout_minutes: int = 60, schedule: str | None = None) -> None:
         super().__init__(scope, id_)
+        if worker_type not in WORKER_TYPES:
+            raise ValueError(f"worker_type={worker_type!r}: use one of {', '.join(WORKER_TYPES)}")
+        fields = match.groups() if (match := GLUE_CRON.fullmatch(schedule or "")) else ()
+        if schedule is not None and not (fields and [fields[2], fields[4]].count("?") == 1):
+            raise ValueError(f"schedule={schedule!r}: use cron(minutes hours day-of-month month day-of-week year) "
+                             "with '?' in one day field, e.g. cron(0 3 * * ? *)")
         asset = s3_assets.Asset(self, "Script", path=str(script))
         raw_prefix = f"{raw_table.table_name}/*"
         # Spark's S3 committer also writes "<dataset>_$folder$" markers beside the dataset prefix.

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from aws_cdk import Aws, Duration
@@ -33,6 +34,15 @@ ARCHIVE_CLASSES = {
     "DEEP_ARCHIVE": s3.StorageClass.DEEP_ARCHIVE,
 }
 ACCESS_LOGS_BUCKET_PURPOSE = "access-logs"  # <prefix>-access-logs-<account>-<region>
+# S3 refuses Standard-IA before day 30 and a move on before 30 days in Standard-IA.
+MIN_INFREQUENT_ACCESS_DAY = 30
+MIN_DAYS_IN_INFREQUENT_ACCESS = 30
+# Bucket names: at most 63 characters, of which the account id takes 12 and the region up to 16 (14 today).
+BUCKET_NAME_MAX, ACCOUNT_AND_REGION = 63, 12 + 1 + 16
+# Lowercase letters, digits and hyphens, a letter or digit at each end; no dots (they break TLS on
+# virtual-hosted URLs), and none of S3's reserved prefixes.
+NAME_PART = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 S3_ACCESS_LOGS_BY_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"  # CDK feature flag
 
 REPLICATION_RULES = (
@@ -67,6 +77,17 @@ class ZoneTiering:
         if self.archive_storage_class not in ARCHIVE_CLASSES:
             raise ValueError(f"archive_storage_class={self.archive_storage_class!r}: use one of "
                              f"{', '.join(ARCHIVE_CLASSES)}")
+        ia, archive, expire = self.infrequent_access_after_days, self.archive_after_days, self.expire_after_days
+        if ia is not None and ia < MIN_INFREQUENT_ACCESS_DAY:
+            raise ValueError(f"infrequent_access_after_days={ia}: S3 allows Standard-IA from day "
+                             f"{MIN_INFREQUENT_ACCESS_DAY}")
+        if ia is not None and archive is not None and archive < ia + MIN_DAYS_IN_INFREQUENT_ACCESS:
+            raise ValueError(f"archive_after_days={archive}: use {ia + MIN_DAYS_IN_INFREQUENT_ACCESS} or later, "
+                             f"{MIN_DAYS_IN_INFREQUENT_ACCESS} days after infrequent_access_after_days={ia}")
+        last_transition = max((day for day in (ia, archive) if day is not None), default=None)
+        if expire is not None and last_transition is not None and expire <= last_transition:
+            raise ValueError(f"expire_after_days={expire}: use a day after the last transition (day "
+                             f"{last_transition})")
 
 
 def dataset_prefix(dataset: str, day: datetime.date | None = None) -> str:
@@ -76,6 +97,23 @@ def dataset_prefix(dataset: str, day: datetime.date | None = None) -> str:
     if day is None:
         return f"{dataset}/"
     return f"{dataset}/year={day:%Y}/month={day:%m}/day={day:%d}/"
+
+
+def _check_bucket_names(name_prefix: str, zones: Sequence[str]) -> None:
+    """Every bucket name `<prefix>-<zone or access-logs>-<account>-<region>` must follow S3's rules."""
+    room = BUCKET_NAME_MAX - ACCOUNT_AND_REGION - len("--")
+    longest_prefix = room - len(ACCESS_LOGS_BUCKET_PURPOSE)
+    if not NAME_PART.fullmatch(name_prefix) or name_prefix.startswith(RESERVED_BUCKET_PREFIXES):
+        raise ValueError(f"name_prefix={name_prefix!r}: use lowercase letters, digits and hyphens, a letter or "
+                         f"digit at each end, not starting with {', '.join(RESERVED_BUCKET_PREFIXES)}")
+    if len(name_prefix) > longest_prefix:
+        raise ValueError(f"name_prefix={name_prefix!r} has {len(name_prefix)} characters: use at most "
+                         f"{longest_prefix}, so <prefix>-{ACCESS_LOGS_BUCKET_PURPOSE}-<account>-<region> fits "
+                         f"{BUCKET_NAME_MAX}")
+    for zone in zones:
+        if not NAME_PART.fullmatch(zone) or len(zone) > room - len(name_prefix):
+            raise ValueError(f"zones: name {zone!r}: use 1 to {room - len(name_prefix)} lowercase letters, digits "
+                             "and hyphens, a letter or digit at each end")
 
 
 def bucket_name(name_prefix: str, purpose: str) -> str:
@@ -90,7 +128,8 @@ class DataLakeStorage(Construct):
     encryption (SSE-S3, SSE-C or another KMS key) denied, public access blocked, ACLs disabled,
     versioning, lifecycle tiering per zone and server access logs. Buckets and key are retained
     when the stack is deleted unless `destroy_on_removal` (which also empties the buckets).
-    Bucket names are `<name_prefix>-<zone>-<account>-<region>`: keep them within S3's 63 characters.
+    Bucket names are `<name_prefix>-<zone>-<account>-<region>`; a prefix or zone that would break S3's
+    naming rules or 63 characters is refused.
     """
 
     def __init__(
@@ -105,6 +144,7 @@ class DataLakeStorage(Construct):
         destroy_on_removal: bool = False,
     ) -> None:
         super().__init__(scope, id_)
+        _check_bucket_names(name_prefix, list(zones))
         # Access logs are delivered by bucket policy: the LogDeliveryWrite ACL that CDK otherwise
         # uses is refused by ACL-disabled buckets. Set here so the lake needs no app-level flag.
         self.node.set_context(S3_ACCESS_LOGS_BY_POLICY, True)

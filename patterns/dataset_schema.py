@@ -1,16 +1,15 @@
-"""The streaming dataset's schema, defined once in `lambda/event_transform/schema.json`.
+"""A dataset's schema: its columns with their Glue types, read from one JSON file.
 
-Plain Python (no CDK import), so scripts such as the producer can use it cheaply.
-
-The transform Lambda validates against that file (it ships inside the function's asset), and the
-CDK side reads the same file to build the Glue table that Firehose converts to Parquet with and
-that Athena queries. Tests write the transform's output to Parquet with these Glue types, so the
-three cannot drift apart.
+Plain Python (no CDK import), so scripts such as a producer can use it cheaply. One file can serve
+every consumer: a Lambda that validates records against it (shipped in the function's asset), the
+Glue table that DatasetTable builds from it and the queries over that table, so they cannot drift
+apart. This app's file is `lambda/event_transform/schema.json` (the stacks pass its path).
 
 Usage, anywhere::
 
     schema = load_schema(Path("schemas/clicks.json"))  # {"dataset", "description", "columns": [...]}
-    schema = DatasetSchema("clicks", "Page clicks", (Column("page", "string", True, "Page path"),))
+    schema = DatasetSchema(dataset="clicks", description="Page clicks",
+                           columns=(Column(name="page", type="string", required=True, comment="Page path"),))
 """
 
 from __future__ import annotations
@@ -19,15 +18,17 @@ import dataclasses
 import json
 from pathlib import Path
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "lambda" / "event_transform" / "schema.json"
 # Schema types -> Glue/Hive column types.
 GLUE_TYPES = {"string": "string", "timestamp": "timestamp", "double": "double", "int": "int", "bigint": "bigint"}
 # Hive-style day partitions, the layout of every dataset in the lake.
 PARTITION_KEYS = ("year", "month", "day")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Column:
+    """One column: `type` is a schema type (a key of GLUE_TYPES), `required` whether every record has
+    a value, `comment` what it holds (the Glue column comment)."""
+
     name: str
     type: str
     required: bool
@@ -38,14 +39,17 @@ class Column:
         return GLUE_TYPES[self.type]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DatasetSchema:
+    """A dataset: its name (the table's and its S3 prefix's), a description and its columns, in order."""
+
     dataset: str
     description: str
     columns: tuple[Column, ...]
 
 
-def load_schema(path: Path = SCHEMA_FILE) -> DatasetSchema:
+def load_schema(path: Path) -> DatasetSchema:
+    """The schema in the JSON file at `path`; a column type with no Glue type is refused."""
     raw = json.loads(path.read_text())
     unknown_types = {c["type"] for c in raw["columns"]} - set(GLUE_TYPES)
     if unknown_types:
@@ -53,5 +57,6 @@ def load_schema(path: Path = SCHEMA_FILE) -> DatasetSchema:
     return DatasetSchema(
         dataset=raw["dataset"],
         description=raw["description"],
-        columns=tuple(Column(c["name"], c["type"], c["required"], c["comment"]) for c in raw["columns"]),
+        columns=tuple(Column(name=c["name"], type=c["type"], required=c["required"], comment=c["comment"])
+                      for c in raw["columns"]),
     )

@@ -2,7 +2,8 @@
 
 Usage, in any stack::
 
-    schema = DatasetSchema("clicks", "Page clicks", (Column("page", "string", True, "Page path"),))
+    schema = DatasetSchema(dataset="clicks", description="Page clicks",
+                           columns=(Column(name="page", type="string", required=True, comment="Page path"),))
     table = DatasetTable(stack, "ClicksTable", name_prefix="acme", zone="raw", schema=schema, bucket=raw_bucket)
     table.location  # s3://<bucket>/clicks/, partitioned year=/month=/day=
 """

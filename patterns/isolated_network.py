@@ -48,7 +48,8 @@ INTERFACE_ENDPOINT_SERVICES = {
     "kinesis-streams": ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
 }
 HTTPS = ec2.Port.tcp(443)
-PREFIX_LIST_LOOKUP_SOURCE = Path(__file__).resolve().parent.parent / "lambda" / "prefix_list_lookup"
+# Inside patterns/, so the folder copied alone still holds the function it deploys.
+PREFIX_LIST_LOOKUP_SOURCE = Path(__file__).resolve().parent / "assets" / "prefix_list_lookup"
 LOOKUP_RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 

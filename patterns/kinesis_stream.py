@@ -1,14 +1,10 @@
 """EncryptedStream: a Kinesis data stream encrypted with a customer-managed key, and the managed
 policy its producers need (put records, use the key through Kinesis, nothing else).
 
-It builds its resources directly in `scope` (ids `Stream` and `ProducerPolicy`), with no construct
-level of its own: the streaming stack's logical ids stay those of the stream it always had. To
-build two in one scope, give each its own `Construct(scope, "<id>")`.
-
 Usage, in any stack::
 
     key = customer_managed_key(stack, "StreamKey", alias="alias/acme-clicks", description="acme clicks")
-    clicks = EncryptedStream(stack, name="acme-clicks", key=key)  # on demand, 24 h retention
+    clicks = EncryptedStream(stack, "Clicks", name="acme-clicks", key=key)  # on demand, 24 h retention
     producer_role.add_managed_policy(clicks.producer_policy)
 """
 
@@ -30,7 +26,7 @@ RETENTION_HOURS = (24, 8760)  # what Kinesis accepts: 24 hours to 365 days
 MAX_SHARDS = 500
 
 
-class EncryptedStream:
+class EncryptedStream(Construct):
     """Stream `name` encrypted with `key`, kept `retention_hours`, on demand unless
     `capacity_mode="PROVISIONED"` with `shard_count` shards; retained when the stack is deleted
     unless `destroy_on_removal`. `producer_policy` (`<name>-producer`) is what producers attach;
@@ -39,6 +35,7 @@ class EncryptedStream:
     def __init__(
         self,
         scope: Construct,
+        id_: str,
         *,
         name: str,
         key: kms.IKey,
@@ -47,10 +44,11 @@ class EncryptedStream:
         retention_hours: int = 24,
         destroy_on_removal: bool = False,
     ) -> None:
+        super().__init__(scope, id_)
         _check(capacity_mode, shard_count, retention_hours)
         self.key = key
         self.stream = kinesis.Stream(
-            scope,
+            self,
             "Stream",
             stream_name=name,
             stream_mode=CAPACITY_MODES[capacity_mode],
@@ -68,7 +66,7 @@ class EncryptedStream:
             "The rule only prefers aws/kinesis to save the $1/month key fee.",
         )
         self.producer_policy = iam.ManagedPolicy(
-            scope, "ProducerPolicy", managed_policy_name=f"{name}-producer",
+            self, "ProducerPolicy", managed_policy_name=f"{name}-producer",
             description=f"Attach to producers of {name}: put records into the stream, nothing else",
             statements=[
                 iam.PolicyStatement(sid="PutRecords", actions=["kinesis:PutRecord", "kinesis:PutRecords",

@@ -7,16 +7,12 @@ Parquet (SNAPPY) with the table's schema, and writes Hive-style day partitions u
 `errors/<dataset>/<error type>/`; every source record is also backed up untouched (GZIP) under
 `source-backup/<dataset>/`. Its role may write those prefixes of the zone bucket and nothing else.
 
-It builds its resources directly in `scope` (ids `DeliveryStream`, `DeliveryRole`,
-`DeliveryPolicy`, `DeliveryLogs` and two `*DeliveryLogStream`s), with no construct level of its
-own, so the streaming stack's logical ids stay the ones they were. To build two in one scope, give
-each its own `Construct(scope, "<id>")`.
-
 Usage, in any stack (a DataLakeStorage with a "raw" zone, a DatasetTable over it)::
 
-    stream = EncryptedStream(stack, name="acme-clicks", key=key)
-    transform = RecordTransform(stack, function_name="acme-clicks-transform", key=key, code_directory="lambda/t")
-    delivery = ParquetDelivery(stack, name="acme-clicks", stream=stream.stream, key=key,
+    stream = EncryptedStream(stack, "Clicks", name="acme-clicks", key=key)
+    transform = RecordTransform(stack, "ClicksTransform", function_name="acme-clicks-transform", key=key,
+                                code_directory="lambda/t")
+    delivery = ParquetDelivery(stack, "ClicksDelivery", name="acme-clicks", stream=stream.stream, key=key,
                                transform=transform.function, table=raw_table, lake=lake, zone="raw")
 """
 
@@ -64,7 +60,7 @@ def _top_level_prefixes(dataset: str) -> list[str]:
     return sorted({p.split("/!{", 1)[0].split("/year=", 1)[0] for p in prefixes(dataset).values()})
 
 
-class ParquetDelivery:
+class ParquetDelivery(Construct):
     """Delivery stream `name` from `stream` (encrypted with `key`) to zone `zone` of `lake`, for
     the dataset of `table`, buffered up to `buffer_size_mib` or `buffer_interval_seconds`. `key` also
     encrypts the delivery log group `/aws/kinesisfirehose/<name>` (it must allow CloudWatch Logs),
@@ -73,6 +69,7 @@ class ParquetDelivery:
     def __init__(
         self,
         scope: Construct,
+        id_: str,
         *,
         name: str,
         stream: kinesis.IStream,
@@ -86,6 +83,7 @@ class ParquetDelivery:
         log_retention_days: int = 365,
         destroy_on_removal: bool = False,
     ) -> None:
+        super().__init__(scope, id_)
         for prop, value, (low, high) in (("buffer_size_mib", buffer_size_mib, BUFFER_SIZE_MIB),
                                          ("buffer_interval_seconds", buffer_interval_seconds, BUFFER_INTERVAL_SECONDS)):
             if not low <= value <= high:
@@ -95,16 +93,16 @@ class ParquetDelivery:
         self.delivery_stream_name = name
         self.prefixes = prefixes(table.schema.dataset)
         self.log_group_name = f"/aws/kinesisfirehose/{name}"
-        self.log_group = encrypted_log_group(scope, "DeliveryLogs", name=self.log_group_name, key=key,
+        self.log_group = encrypted_log_group(self, "DeliveryLogs", name=self.log_group_name, key=key,
                                              retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
         log_streams = {
-            purpose: logs.LogStream(scope, f"{purpose}LogStream", log_group=self.log_group,
+            purpose: logs.LogStream(self, f"{purpose}LogStream", log_group=self.log_group,
                                     log_stream_name=purpose, removal_policy=removal_policy(destroy_on_removal))
             for purpose in LOG_STREAMS
         }
         object_arns = [lake.objects_arn(zone, f"{top}/*") for top in _top_level_prefixes(table.schema.dataset)]
         self.role, policy = service_role(
-            scope,
+            self,
             "Delivery",
             service="firehose.amazonaws.com",
             description=f"{name}: read the stream, transform, convert, write the zone bucket",
@@ -152,13 +150,13 @@ class ParquetDelivery:
         )
         acknowledge(
             policy,
-            [f"AwsSolutions-IAM5[Resource::{finding_reference(scope, arn)}]" for arn in object_arns],
+            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, arn)}]" for arn in object_arns],
             "Firehose names objects itself (timestamped keys under the day partitions), so object "
             "access is granted per prefix the stream owns: its dataset, its errors and its source "
             "backup, and nothing else in the bucket.",
         )
         self.delivery_stream = self._delivery_stream(
-            scope, name, stream, transform, table, lake, bucket.bucket_arn,
+            name, stream, transform, table, lake, bucket.bucket_arn,
             firehose.CfnDeliveryStream.BufferingHintsProperty(size_in_m_bs=buffer_size_mib,
                                                               interval_in_seconds=buffer_interval_seconds),
             {purpose: log_stream.log_stream_name for purpose, log_stream in log_streams.items()},
@@ -166,7 +164,7 @@ class ParquetDelivery:
         # Firehose checks its access when the stream is created: the policy must be attached first.
         self.delivery_stream.node.add_dependency(policy)
 
-    def _delivery_stream(self, scope, name, stream, transform, table, lake, bucket_arn, buffering,
+    def _delivery_stream(self, name, stream, transform, table, lake, bucket_arn, buffering,
                          log_stream_names) -> firehose.CfnDeliveryStream:
         cfn = firehose.CfnDeliveryStream
 
@@ -178,7 +176,7 @@ class ParquetDelivery:
             kms_encryption_config=cfn.KMSEncryptionConfigProperty(awskms_key_arn=lake.key.key_arn)
         )
         delivery_stream = cfn(
-            scope,
+            self,
             "DeliveryStream",
             delivery_stream_name=name,
             delivery_stream_type="KinesisStreamAsSource",

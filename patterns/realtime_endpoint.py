@@ -16,8 +16,8 @@ the execution role reads the lake's `models/` prefix)::
         stack, "Hosting", name="acme-endpoint", model_artifact=f"{models}/v1/model.tar.gz", lake=lake,
         ml_key=ml_key, execution=execution, image=image, security_group=network.workload_security_group,
         subnets=network.subnets.subnets, alerts=AlertsTopic(stack, "Alerts", name="acme-alerts", key=alerts_key),
-        variants=[EndpointVariant("champion", weight=0.9),
-                  EndpointVariant("challenger", weight=0.1, model_artifact=f"{models}/v2/model.tar.gz")],
+        variants=[EndpointVariant(name="champion", weight=0.9),
+                  EndpointVariant(name="challenger", weight=0.1, model_artifact=f"{models}/v2/model.tar.gz")],
     )
 """
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_applicationautoscaling as autoscaling
@@ -39,11 +38,11 @@ from constructs import Construct
 from patterns.alerts import AlertsTopic
 from patterns.data_lake import DataLakeStorage
 from patterns.sagemaker_execution import SageMakerExecution
-from patterns.sagemaker_lake_prefixes import DATA_CAPTURE_PREFIX
+from patterns.sagemaker_lake import data_capture
 from patterns.xgboost_image import XgboostImage
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class EndpointVariant:
     """One production variant of an endpoint; several split traffic by `weight` (A/B test).
     `model_artifact`: s3:// URI of the model it serves; None serves the endpoint's model_artifact.
@@ -58,22 +57,6 @@ class EndpointVariant:
 
 def _id(variant: EndpointVariant) -> str:
     return variant.name.title().replace("-", "")
-
-
-def data_capture(sampling_percent: int, lake: DataLakeStorage) -> dict[str, Any]:
-    """The DataCaptureConfig of a CreateEndpointConfig request: `sampling_percent` of the requests and
-    responses to the raw zone's data-capture prefix, encrypted with the lake key; none at 0."""
-    if not 0 <= sampling_percent <= 100:
-        raise ValueError(f"data_capture_sampling_percent={sampling_percent}: use 0 (no capture) to 100")
-    if sampling_percent == 0:
-        return {}
-    return {"DataCaptureConfig": {
-        "EnableCapture": True,
-        "InitialSamplingPercentage": sampling_percent,
-        "DestinationS3Uri": f"s3://{lake.raw.bucket_name}/{DATA_CAPTURE_PREFIX}",
-        "KmsKeyId": lake.key.key_arn,
-        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-    }}
 
 
 class RealtimeEndpoint(Construct):

@@ -5,13 +5,9 @@ The handler follows Firehose's data-transformation contract (every `recordId` ba
 `Dropped` or `ProcessingFailed`). Only Firehose invokes it, synchronously: the function has no
 dead-letter queue and no VPC attachment, and says why in its cdk-nag acknowledgements.
 
-It builds its resources directly in `scope` (ids `Transform`, `TransformRole`, `TransformPolicy`
-and `TransformLogs`), with no construct level of its own, so the streaming stack's logical ids stay
-the ones they were. To build two in one scope, give each its own `Construct(scope, "<id>")`.
-
 Usage, in any stack (`key` must allow CloudWatch Logs, see `customer_managed_key(for_log_groups=True)`)::
 
-    transform = RecordTransform(stack, function_name="acme-clicks-transform", key=key,
+    transform = RecordTransform(stack, "ClicksTransform", function_name="acme-clicks-transform", key=key,
                                 code_directory="lambda/clicks_transform")  # handler.py: handler(event, _)
     transform.function  # give it to ParquetDelivery
 """
@@ -35,7 +31,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ASSET_EXCLUDES = ["tests", "__pycache__", "*.pyc", ".pytest_cache"]
 
 
-class RecordTransform:
+class RecordTransform(Construct):
     """Function `function_name` from `code_directory` (its tests and caches left out of the asset),
     arm64, `memory_mib`, at most `reserved_concurrency` concurrent runs, traced; it logs to
     `/aws/lambda/<function_name>`, encrypted with `key` and kept `log_retention_days`."""
@@ -43,6 +39,7 @@ class RecordTransform:
     def __init__(
         self,
         scope: Construct,
+        id_: str,
         *,
         function_name: str,
         code_directory: str | os.PathLike[str],
@@ -54,17 +51,18 @@ class RecordTransform:
         log_retention_days: int = 365,
         destroy_on_removal: bool = False,
     ) -> None:
+        super().__init__(scope, id_)
         if not 128 <= memory_mib <= 10240:
             raise ValueError(f"memory_mib={memory_mib!r}: Lambda allows 128 to 10240 MiB")
         if reserved_concurrency < 1:
             raise ValueError(f"reserved_concurrency={reserved_concurrency!r}: reserve at least 1, or Firehose "
                              "can never invoke the function")
         log_group_name = f"/aws/lambda/{function_name}"
-        self.log_group = encrypted_log_group(scope, "TransformLogs", name=log_group_name, key=key,
+        self.log_group = encrypted_log_group(self, "TransformLogs", name=log_group_name, key=key,
                                              retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
         log_streams = log_stream_arn(log_group_name)
         self.role, policy = service_role(
-            scope,
+            self,
             "Transform",
             service="lambda.amazonaws.com",
             description=f"{function_name}: its own log streams and X-Ray traces, nothing else",
@@ -74,7 +72,7 @@ class RecordTransform:
             ],
         )
         self.function = lambda_.Function(
-            scope,
+            self,
             "Transform",
             function_name=function_name,
             description=description,
@@ -93,7 +91,7 @@ class RecordTransform:
         depend_on_policy_only(self.function, policy)
         acknowledge(
             policy,
-            [f"AwsSolutions-IAM5[Resource::{finding_reference(scope, log_streams)}]", "AwsSolutions-IAM5[Resource::*]"],
+            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, log_streams)}]", "AwsSolutions-IAM5[Resource::*]"],
             "Lambda names its log streams at run time, so the grant covers the streams of this "
             "function's own log group only; X-Ray PutTraceSegments and PutTelemetryRecords support "
             "no resource-level permissions.",

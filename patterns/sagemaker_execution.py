@@ -31,7 +31,7 @@ from constructs import Construct
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.roles import service_role
-from patterns.sagemaker_lake_prefixes import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
+from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
 
 
 class SageMakerExecution(Construct):

@@ -7,15 +7,14 @@ notifying an AlertsTopic on ALARM and on OK.
 - DeliveryFailures, ConversionFailures: deliveries to S3 failed, records failed Parquet conversion;
 - TransformErrors, TransformRejections: the transform failed, or not all its invocations succeeded.
 
-Missing data is not breaching: an idle stream is healthy. The alarms are built directly in `scope`
-(ids `<Alarm>Alarm`), with no construct level of their own, so the streaming stack's logical ids
-stay the ones they were. To build two sets in one scope, give each its own `Construct(scope, "<id>")`.
+Missing data is not breaching: an idle stream is healthy.
 
 Usage, in any stack::
 
     alerts = AlertsTopic(stack, "Alerts", name="acme-alerts", key=key)
-    StreamingAlarms(stack, name="acme-clicks", stream=stream.stream, transform=transform.function,
-                    delivery_stream_name=delivery.delivery_stream_name, alerts=alerts)
+    StreamingAlarms(stack, "ClicksAlarms", name="acme-clicks", stream=stream.stream,
+                    transform=transform.function, delivery_stream_name=delivery.delivery_stream_name,
+                    alerts=alerts)
 """
 
 from __future__ import annotations
@@ -31,12 +30,13 @@ from patterns.alerts import AlertsTopic
 PERIOD = Duration.minutes(5)
 
 
-class StreamingAlarms:
+class StreamingAlarms(Construct):
     """Six alarms named `<name>-<Alarm>`; `alarms` maps each alarm id (IteratorAge, ...) to its alarm."""
 
     def __init__(
         self,
         scope: Construct,
+        id_: str,
         *,
         name: str,
         stream: kinesis.IStream,
@@ -46,6 +46,7 @@ class StreamingAlarms:
         iterator_age_alarm_seconds: int = 900,
         data_freshness_alarm_seconds: int = 900,
     ) -> None:
+        super().__init__(scope, id_)
         for prop, value in (("iterator_age_alarm_seconds", iterator_age_alarm_seconds),
                             ("data_freshness_alarm_seconds", data_freshness_alarm_seconds)):
             if value < 60:
@@ -102,7 +103,7 @@ class StreamingAlarms:
         self.alarms: dict[str, cloudwatch.Alarm] = {
             alarm_id: alerts.notify(
                 cloudwatch.Alarm(
-                    scope,
+                    self,
                     f"{alarm_id}Alarm",
                     alarm_name=f"{name}-{alarm_id}",
                     alarm_description=description,

@@ -35,10 +35,9 @@ from constructs import Construct
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.log_groups import encrypted_log_group
-from patterns.realtime_endpoint import data_capture
 from patterns.roles import depend_on_policy_only, service_role
 from patterns.sagemaker_execution import SageMakerExecution
-from patterns.sagemaker_lake_prefixes import CHECKPOINTS_PREFIX, MODELS_PREFIX
+from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, MODELS_PREFIX, data_capture
 from patterns.xgboost_image import XgboostImage
 
 INPUT_MODES = ("File", "Pipe", "FastFile")

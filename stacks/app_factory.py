@@ -75,7 +75,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     streaming = add(StreamingStack, "Streaming", "streaming",
                     "Kinesis Data Streams -> Firehose (Lambda, Parquet) -> S3 raw zone", lake=lake)
     catalog = add(CatalogStack, "Catalog", "catalog", "Glue crawler and ETL -> Data Catalog -> Athena",
-                  lake=lake, raw_table=streaming.table)
+                  lake=lake, raw_table=streaming.table,
+                  training_data_prefix=settings.sagemaker.training_data_prefix)
     ml_network = add(MlNetworkStack, "MlNetwork", "ml-network",
                      "isolated VPC (no internet path), VPC endpoints, flow logs", lake=lake)
     # What the stacks share, each taken from its one owner (stacks/shared.py).

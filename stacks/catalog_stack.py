@@ -12,16 +12,18 @@ from patterns.data_lake import DataLakeStorage
 from patterns.dataset_table import DatasetTable
 from patterns.glue_security import GlueSecurity
 from patterns.parquet_delivery import prefixes
-from patterns.sagemaker_lake_prefixes import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
-from patterns.saved_queries import SAVED_QUERIES
+from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
 from patterns.zone_crawler import ZoneCrawler
+from stacks.sensor_dataset import ETL_SCRIPT, SAVED_QUERIES
 
 
 class CatalogStack(Stack):
     """Consumes the lake and the streaming stack's raw table; owns everything that catalogs and queries."""
 
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, lake: DataLakeStorage,
-                 raw_table: DatasetTable, **kwargs) -> None:
+                 raw_table: DatasetTable, training_data_prefix: str, **kwargs) -> None:
+        """`training_data_prefix`: where SageMaker reads training data in the curated zone (the crawler
+        leaves it alone; analysts may UNLOAD there). It is the SageMaker settings', handed over by build_app."""
         super().__init__(scope, id_, **kwargs)
         prefix, destroy, catalog = settings.name_prefix, settings.destroy_data_on_removal, settings.catalog
         self.security = GlueSecurity(self, "GlueSecurity", name_prefix=prefix, lake=lake,
@@ -34,7 +36,7 @@ class CatalogStack(Stack):
         # checkpoints, endpoint data capture) are not the crawler's to guess.
         owned = {
             "raw": [*prefixes(raw_table.schema.dataset).values(), DATA_CAPTURE_PREFIX],
-            "curated": [self.curated_table.table_name, settings.sagemaker.training_data_prefix, MODELS_PREFIX,
+            "curated": [self.curated_table.table_name, training_data_prefix, MODELS_PREFIX,
                         CHECKPOINTS_PREFIX],
         }
         exclusions = {zone: [f"{top}/**" for top in sorted({p.split("/", 1)[0] for p in keys})]
@@ -51,8 +53,9 @@ class CatalogStack(Stack):
         }
         self.job = CurationJob(
             self, "Curation", name=f"{prefix}-raw-to-curated", lake=lake, raw_table=raw_table,
-            curated_table=self.curated_table, security=self.security, worker_type=catalog.etl_worker_type,
-            workers=catalog.etl_workers, timeout_minutes=catalog.etl_timeout_minutes,
+            curated_table=self.curated_table, security=self.security, script=ETL_SCRIPT,
+            worker_type=catalog.etl_worker_type, workers=catalog.etl_workers,
+            timeout_minutes=catalog.etl_timeout_minutes,
             schedule=catalog.etl_schedule if catalog.etl_schedule_enabled else None,
         )
         self.workgroup = QueryWorkgroup(
@@ -65,7 +68,7 @@ class CatalogStack(Stack):
             databases=list(databases.values()),
             readable={"raw": [f"{raw_table.table_name}/*"], "curated": ["*"]},
             # Training data is prepared with Athena UNLOAD (README, deploy step 5).
-            writable={"curated": [f"{settings.sagemaker.training_data_prefix}*"]},
+            writable={"curated": [f"{training_data_prefix}*"]},
         )
         outputs = {
             "AnalystPolicyArn": (self.analysts.policy.managed_policy_arn,

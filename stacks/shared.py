@@ -6,8 +6,9 @@ stacks that use them; no stack reaches into another's settings or constructs for
 - `alerts`: owned by StreamingStack (the app's alerts topic); used by SageMaker's endpoint alarms.
 - `ml_key`: owned by MlNetworkStack (it encrypts the flow logs too); used by SageMaker for volumes,
   endpoint storage, the notebook and the pipeline's logs.
-- `app_log_retention_days`: the app-wide setting `log_retention_days`; Streaming's log groups and
-  SageMaker's pipeline logs use it (the VPC flow logs have their own, `network.flow_log_retention_days`).
+- `app_log_retention_days`: the app-wide setting `log_retention_days` (top level of the settings, so
+  Streaming reads it there like any stack); carried here to SageMaker's pipeline logs. The VPC flow
+  logs have their own, `network.flow_log_retention_days`.
 """
 
 from __future__ import annotations

@@ -38,11 +38,11 @@ def no_credentials(monkeypatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "")
 
 
-def deploy_stack(session, name: str, outputs: dict[str, str]) -> None:
+def deploy_stack(session, name: str, outputs: dict[str, str], client=None) -> None:
     """A stack with these outputs (and one placeholder resource: CloudFormation needs one)."""
     template = {
         "Resources": {"Marker": {"Type": "AWS::SSM::Parameter",
                                  "Properties": {"Name": f"/stacks/{name}", "Type": "String", "Value": name}}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
     }
-    session.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+    (client or session.client("cloudformation")).create_stack(StackName=name, TemplateBody=json.dumps(template))

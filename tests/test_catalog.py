@@ -7,7 +7,7 @@ import re
 
 from aws_cdk.assertions import Capture, Match, Template
 
-from patterns.curation_job import ETL_SCRIPT, GLUE_VERSION
+from stacks.app_factory import PROJECT_ROOT
 
 STACK = "Catalog"
 
@@ -182,7 +182,7 @@ def test_crawler_exclusions_cover_what_others_write_and_leave_user_datasets(cust
 def test_etl_job_uses_bookmarks_the_security_configuration_and_the_settings(synth):
     _, job = only(synth, "AWS::Glue::Job")
     props, settings = job["Properties"], catalog_settings(synth)
-    assert props["GlueVersion"] == GLUE_VERSION and props["Command"]["Name"] == "glueetl"
+    assert props["GlueVersion"] == "5.0" and props["Command"]["Name"] == "glueetl"
     assert props["Command"]["ScriptLocation"]["Fn::Sub"].endswith(".py")
     assert props["DefaultArguments"]["--job-bookmark-option"] == "job-bookmark-enable"
     assert (props["WorkerType"], props["NumberOfWorkers"], props["Timeout"]) == (
@@ -212,7 +212,7 @@ def test_etl_script_asset_is_the_repository_script(sandbox):
     _, job = only(sandbox, "AWS::Glue::Job")
     asset_name = job["Properties"]["Command"]["ScriptLocation"]["Fn::Sub"].rsplit("/", 1)[1]
     shipped = (sandbox.assembly_dir / f"asset.{asset_name.removesuffix('.py')}.py")
-    assert shipped.read_text() == ETL_SCRIPT.read_text()
+    assert shipped.read_text() == (PROJECT_ROOT / "etl" / "raw_to_curated.py").read_text()
 
 
 # ---------------------------------------------------------------- roles

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from patterns.dataset_schema import load_schema
+from stacks.sensor_dataset import SCHEMA_FILE
 from tests.firehose_layout import DATASET, DAY_1, DAY_2, OTHER_PREFIXES, write_raw_zone
 from tests.lambda_code import load_etl
 from tests.test_schema_contract import ARROW_TYPES, glue_arrow_schema
@@ -176,7 +177,7 @@ def test_curated_columns_have_the_curated_table_types(sandbox, curated):
     (table,) = sandbox.resources("Catalog", "AWS::Glue::Table").values()
     columns = table["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
     assert curated.schema.names == [*[c["Name"] for c in columns], *ETL.PARTITION_KEYS]
-    assert [c["Name"] for c in columns] == [c.name for c in load_schema().columns]
+    assert [c["Name"] for c in columns] == [c.name for c in load_schema(SCHEMA_FILE).columns]
     for column in columns:
         found, expected = curated.schema.field(column["Name"]).type, ARROW_TYPES[column["Type"]]
         if pa.types.is_timestamp(expected):

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from patterns.saved_queries import SAVED_QUERIES
+from stacks.sensor_dataset import SAVED_QUERIES
 from tests.firehose_layout import DAY_1, DAY_2, write_raw_zone
 from tests.test_schema_contract import glue_arrow_schema
 

@@ -1,8 +1,9 @@
 """Every pattern outside this app: built in a bare `cdk.Stack(cdk.App(), "S")` with only its required
 props (no settings, no cdk.json context or feature flags), each test asserts a secure default.
 
-To add a pattern: add its module to PATTERN_MODULES and one `test_<pattern>_alone` below, in its own
-section, that builds it with `bare_stack()` and checks the template with aws_cdk.assertions.
+To add a pattern: one `test_<pattern>_alone` below, in its own section, that builds it with
+`bare_stack()` and checks the template with aws_cdk.assertions, and its required-props build in
+tests/standalone_app.py (the app built from a copy of `patterns/` alone).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
 import subprocess
 import sys
 from typing import Any
@@ -44,17 +46,12 @@ from patterns.xgboost_image import XgboostImage
 from patterns.zone_crawler import ZoneCrawler
 from stacks.app_factory import PROJECT_ROOT
 
-# Modules a fork can copy without config/ or stacks/.
-PATTERN_MODULES = [
-    "patterns.alerts", "patterns.athena", "patterns.curation_job", "patterns.data_lake", "patterns.dataset_schema",
-    "patterns.dataset_table", "patterns.glue_security", "patterns.isolated_network", "patterns.keys",
-    "patterns.log_groups", "patterns.saved_queries", "patterns.zone_crawler",
-    "patterns.xgboost_image", "patterns.sagemaker_lake_prefixes", "patterns.sagemaker_execution",
-    "patterns.training_pipeline", "patterns.realtime_endpoint", "patterns.private_notebook",
-    "patterns.kinesis_stream", "patterns.record_transform", "patterns.parquet_delivery", "patterns.streaming_alarms",
-]
-SCHEMA = DatasetSchema("clicks", "Page clicks", (Column("page", "string", True, "Page path"),
-                                                 Column("at", "timestamp", True, "When")))
+# Every module a platform team copies with the folder.
+PATTERN_MODULES = sorted(f"patterns.{path.stem}" for path in (PROJECT_ROOT / "patterns").glob("*.py")
+                         if path.stem != "__init__")
+SCHEMA = DatasetSchema(dataset="clicks", description="Page clicks", columns=(
+    Column(name="page", type="string", required=True, comment="Page path"),
+    Column(name="at", type="timestamp", required=True, comment="When")))
 
 
 def bare_stack() -> cdk.Stack:
@@ -73,13 +70,25 @@ def get_att_arn(stack: cdk.Stack, construct) -> dict:
     return {"Fn::GetAtt": [stack.get_logical_id(construct.node.default_child), "Arn"]}
 
 
-def test_patterns_import_nothing_of_this_app():
-    """In a fresh interpreter (the test session has the app loaded): no config, stacks or ops module."""
-    code = (f"import importlib, json, sys\nfor m in {PATTERN_MODULES!r}: importlib.import_module(m)\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('config', 'stacks', 'ops'))))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            check=True)
-    assert json.loads(result.stdout) == []
+def test_a_copy_of_patterns_alone_imports_every_module_and_builds_every_non_streaming_pattern(tmp_path):
+    """`patterns/` copied into an empty folder, run in an isolated interpreter (`-I`: only that folder
+    and the venv on sys.path): every module imports, each non-streaming pattern builds with its
+    required props (tests/standalone_app.py), nothing of this app is loaded and every asset comes from
+    the copy (the prefix-list lookup ships in patterns/assets/) or the team's own files."""
+    shutil.copytree(PROJECT_ROOT / "patterns", tmp_path / "patterns", ignore=shutil.ignore_patterns("__pycache__"))
+    result = subprocess.run([sys.executable, "-I", str(PROJECT_ROOT / "tests" / "standalone_app.py"), str(tmp_path)],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    built = json.loads(result.stdout)
+    assert built["imported"] == PATTERN_MODULES and "patterns.isolated_network" in PATTERN_MODULES
+    assert built["app_modules"] == []
+    assert built["patterns_from"] == "patterns"
+    ours = [source for source in built["asset_sources"] if source.startswith(str(tmp_path))]
+    assert ours == [str(tmp_path / "curate.py"), str(tmp_path / "patterns" / "assets" / "prefix_list_lookup")]
+    assert not [source for source in built["asset_sources"] if source.startswith(str(PROJECT_ROOT))]
+    assert {"Custom::PrefixListLookup", "AWS::Glue::Job", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup",
+            "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine", "AWS::SageMaker::Endpoint",
+            "AWS::SageMaker::NotebookInstance"} <= set(built["resource_types"])
 
 
 # ---------------------------------------------------------------- keys
@@ -174,6 +183,50 @@ def test_zone_tiering_refuses_an_unknown_archive_class():
         ZoneTiering(archive_storage_class="STANDARD")
 
 
+@pytest.mark.parametrize(("props", "message"), [
+    ({"infrequent_access_after_days": 29}, "infrequent_access_after_days=29: S3 allows Standard-IA from day 30"),
+    ({"infrequent_access_after_days": 30, "archive_after_days": 59},
+     "archive_after_days=59: use 60 or later, 30 days after infrequent_access_after_days=30"),
+    ({"infrequent_access_after_days": 30, "archive_after_days": 60, "expire_after_days": 60},
+     "expire_after_days=60: use a day after the last transition (day 60)"),
+    ({"infrequent_access_after_days": 90, "expire_after_days": 30},
+     "expire_after_days=30: use a day after the last transition (day 90)"),
+])
+def test_zone_tiering_refuses_days_s3_lifecycle_rejects(props, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ZoneTiering(**props)
+
+
+def test_zone_tiering_accepts_the_earliest_days_s3_allows():
+    tiering = ZoneTiering(infrequent_access_after_days=30, archive_after_days=60, expire_after_days=61)
+    assert (tiering.archive_after_days, tiering.expire_after_days) == (60, 61)
+    ZoneTiering(archive_after_days=0, archive_storage_class="DEEP_ARCHIVE", expire_after_days=1)  # no Standard-IA step
+
+
+@pytest.mark.parametrize(("name_prefix", "message"), [
+    ("a" * 22, f"name_prefix='{'a' * 22}' has 22 characters: use at most 21, so "
+               "<prefix>-access-logs-<account>-<region> fits 63"),
+    ("Acme", "name_prefix='Acme': use lowercase letters, digits and hyphens"),
+    ("acme.data", "name_prefix='acme.data': use lowercase letters"),
+    ("acme-", "name_prefix='acme-': use lowercase letters"),
+    ("", "name_prefix='': use lowercase letters"),
+    ("xn--acme", "name_prefix='xn--acme': use lowercase letters, digits and hyphens, a letter or digit at each end, "
+                 "not starting with xn--, sthree-, amzn-s3-demo-"),
+])
+def test_data_lake_refuses_a_name_prefix_s3_would_reject(name_prefix, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        DataLakeStorage(bare_stack(), "Lake", name_prefix=name_prefix, zones={"raw": ZoneTiering()})
+
+
+def test_data_lake_takes_the_longest_name_prefix_that_fits_and_refuses_a_zone_that_does_not():
+    # 21 + len("-access-logs-") + 12 + len("-") + 16 = 63 characters
+    DataLakeStorage(bare_stack(), "Lake", name_prefix="a" * 21, zones={"raw": ZoneTiering()})
+    with pytest.raises(ValueError, match=re.escape(f"zones: name '{'z' * 29}': use 1 to 28 lowercase letters")):
+        DataLakeStorage(bare_stack(), "Lake", name_prefix="acme", zones={"z" * 29: ZoneTiering()})
+    with pytest.raises(ValueError, match=re.escape("zones: name 'Raw': use 1 to 28 lowercase letters")):
+        DataLakeStorage(bare_stack(), "Lake", name_prefix="acme", zones={"Raw": ZoneTiering()})
+
+
 # ---------------------------------------------------------------- isolated network
 
 
@@ -238,14 +291,23 @@ def test_zone_crawler_alone_runs_on_demand_and_never_rewrites_tables():
     template.resource_count_is("AWS::IAM::Policy", 0)  # its grants live in one managed policy
 
 
-def test_curation_job_alone_is_small_bounded_bookmarked_and_unscheduled():
-    stack = bare_stack()
+def curation_inputs(stack: cdk.Stack, tmp_path) -> dict:
+    """Everything CurationJob requires: a lake, its security configuration, both tables, a script."""
     lake = lake_in(stack, "raw", "curated")
     security = GlueSecurity(stack, "GlueSecurity", name_prefix="acme", lake=lake)
     raw = DatasetTable(stack, "RawTable", name_prefix="acme", zone="raw", schema=SCHEMA, bucket=lake.raw)
     curated = DatasetTable(stack, "CuratedTable", name_prefix="acme", zone="curated", schema=SCHEMA,
                            bucket=lake.curated)
-    CurationJob(stack, "Job", name="acme-curate", lake=lake, raw_table=raw, curated_table=curated, security=security)
+    script = tmp_path / "curate.py"
+    script.write_text("print('curate')\n")
+    return {"lake": lake, "raw_table": raw, "curated_table": curated, "security": security, "script": script}
+
+
+def test_curation_job_alone_is_small_bounded_bookmarked_and_unscheduled(tmp_path):
+    stack = bare_stack()
+    inputs = curation_inputs(stack, tmp_path)
+    security = inputs["security"]
+    CurationJob(stack, "Job", name="acme-curate", **inputs)
     template = Template.from_stack(stack)
     template.has_resource_properties("AWS::Glue::Job", {
         "WorkerType": "G.1X", "NumberOfWorkers": 2, "Timeout": 60, "MaxRetries": 1,
@@ -254,6 +316,26 @@ def test_curation_job_alone_is_small_bounded_bookmarked_and_unscheduled():
         "DefaultArguments": Match.object_like({"--job-bookmark-option": "job-bookmark-enable"}),
     })
     template.resource_count_is("AWS::Glue::Trigger", 0)
+
+
+@pytest.mark.parametrize(("props", "message"), [
+    ({"worker_type": "Standard"}, "worker_type='Standard': use one of G.1X, G.2X, G.4X, G.8X"),
+    ({"schedule": "rate(1 day)"}, "schedule='rate(1 day)': use cron(minutes hours day-of-month month day-of-week "
+                                  "year) with '?' in one day field, e.g. cron(0 3 * * ? *)"),
+    ({"schedule": "cron(0 3 * * ?)"}, "schedule='cron(0 3 * * ?)': use cron("),  # five fields
+    ({"schedule": "cron(0 3 * * * *)"}, "schedule='cron(0 3 * * * *)': use cron("),  # no '?'
+])
+def test_curation_job_refuses_what_glue_would(tmp_path, props, message):
+    stack = bare_stack()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        CurationJob(stack, "Job", name="acme-curate", **curation_inputs(stack, tmp_path), **props)
+
+
+def test_curation_job_schedules_a_glue_cron(tmp_path):
+    stack = bare_stack()
+    CurationJob(stack, "Job", name="acme-curate", **curation_inputs(stack, tmp_path), schedule="cron(0 3 ? * MON *)")
+    Template.from_stack(stack).has_resource_properties("AWS::Glue::Trigger", {
+        "Type": "SCHEDULED", "Schedule": "cron(0 3 ? * MON *)", "Actions": [{"JobName": "acme-curate"}]})
 
 
 # ---------------------------------------------------------------- Athena
@@ -274,6 +356,14 @@ def test_query_workgroup_alone_enforces_encrypted_capped_results_and_is_retained
         }),
     })
     template.resource_count_is("AWS::Athena::NamedQuery", 0)
+
+
+def test_query_workgroup_refuses_a_cutoff_below_athenas_minimum():
+    stack = bare_stack()
+    lake = lake_in(stack, "raw", "results")
+    with pytest.raises(ValueError, match=re.escape("bytes_scanned_cutoff_mb=9: Athena's minimum is 10 (MB)")):
+        QueryWorkgroup(stack, "Athena", name="acme-analytics", lake=lake, bytes_scanned_cutoff_mb=9)
+    QueryWorkgroup(stack, "Athena10", name="acme-small", lake=lake, bytes_scanned_cutoff_mb=10)
 
 
 def test_analyst_access_alone_queries_one_workgroup_and_reads_only_what_it_is_given():
@@ -342,7 +432,8 @@ def test_dataset_table_alone_is_projected_parquet_and_retained():
 
 
 def test_saved_query_fills_in_the_qualified_table():
-    query = SavedQuery("daily", "Rows per day", "\nSELECT day, count(*) FROM {table} GROUP BY day\n\n")
+    query = SavedQuery(name="daily", description="Rows per day",
+                       template="\nSELECT day, count(*) FROM {table} GROUP BY day\n\n")
     assert query.sql("acme_raw", "clicks") == "SELECT day, count(*) FROM acme_raw.clicks GROUP BY day\n"
 
 
@@ -361,7 +452,7 @@ def handler_in(directory) -> str:
 def test_encrypted_stream_alone_is_on_demand_encrypted_with_its_key_and_retained():
     stack = bare_stack()
     key = customer_managed_key(stack, "Key", alias="alias/acme", description="acme")
-    stream = EncryptedStream(stack, name="acme-clicks", key=key)
+    stream = EncryptedStream(stack, "Clicks", name="acme-clicks", key=key)
     template = Template.from_stack(stack)
     template.has_resource("AWS::Kinesis::Stream", {"Properties": {
         "Name": "acme-clicks", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}, "ShardCount": Match.absent(),
@@ -385,14 +476,14 @@ def test_encrypted_stream_alone_is_on_demand_encrypted_with_its_key_and_retained
 def test_encrypted_stream_refuses_what_kinesis_would(props, message):
     stack = bare_stack()
     with pytest.raises(ValueError, match=message):
-        EncryptedStream(stack, name="acme-clicks", key=key_in(stack), **props)
+        EncryptedStream(stack, "Clicks", name="acme-clicks", key=key_in(stack), **props)
 
 
 def test_record_transform_alone_is_traced_bounded_and_logs_encrypted(tmp_path):
     stack = bare_stack()
     key = key_in(stack)
-    transform = RecordTransform(stack, function_name="acme-clicks-transform", code_directory=handler_in(tmp_path),
-                                key=key)
+    transform = RecordTransform(stack, "ClicksTransform", function_name="acme-clicks-transform",
+                                code_directory=handler_in(tmp_path), key=key)
     template = Template.from_stack(stack)
     template.has_resource_properties("AWS::Lambda::Function", {
         "FunctionName": "acme-clicks-transform", "Handler": "handler.handler", "Architectures": ["arm64"],
@@ -410,9 +501,9 @@ def delivery_inputs(stack, tmp_path) -> dict:
     """Everything ParquetDelivery requires: a key, a lake, the dataset's table, a stream, a transform."""
     key, lake = key_in(stack), lake_in(stack, "raw")
     table = DatasetTable(stack, "Table", name_prefix="acme", zone="raw", schema=SCHEMA, bucket=lake.raw)
-    stream = EncryptedStream(stack, name="acme-clicks", key=key)
-    transform = RecordTransform(stack, function_name="acme-clicks-transform", code_directory=handler_in(tmp_path),
-                                key=key)
+    stream = EncryptedStream(stack, "Clicks", name="acme-clicks", key=key)
+    transform = RecordTransform(stack, "ClicksTransform", function_name="acme-clicks-transform",
+                                code_directory=handler_in(tmp_path), key=key)
     return {"stream": stream.stream, "key": key, "transform": transform.function, "table": table, "lake": lake,
             "zone": "raw"}
 
@@ -420,7 +511,7 @@ def delivery_inputs(stack, tmp_path) -> dict:
 def test_parquet_delivery_alone_converts_to_parquet_and_encrypts_with_the_lake_key(tmp_path):
     stack = bare_stack()
     inputs = delivery_inputs(stack, tmp_path)
-    delivery = ParquetDelivery(stack, name="acme-clicks", **inputs)
+    delivery = ParquetDelivery(stack, "ClicksDelivery", name="acme-clicks", **inputs)
     stream, lake = inputs["stream"], inputs["lake"]
     template = Template.from_stack(stack)
     day = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
@@ -457,7 +548,8 @@ def test_parquet_delivery_alone_converts_to_parquet_and_encrypts_with_the_lake_k
 def test_parquet_delivery_refuses_a_buffer_too_small_for_parquet(tmp_path):
     stack = bare_stack()
     with pytest.raises(ValueError, match=r"buffer_size_mib=32: allowed 64 to 128"):
-        ParquetDelivery(stack, name="acme-clicks", **delivery_inputs(stack, tmp_path), buffer_size_mib=32)
+        ParquetDelivery(stack, "ClicksDelivery", name="acme-clicks", **delivery_inputs(stack, tmp_path),
+                        buffer_size_mib=32)
 
 
 def test_streaming_alarms_alone_notify_the_topic_and_let_an_idle_stream_be():
@@ -468,8 +560,8 @@ def test_streaming_alarms_alone_notify_the_topic_and_let_an_idle_stream_be():
     stream = kinesis.Stream(stack, "Stream")
     function = lambda_.Function(stack, "Transform", runtime=lambda_.Runtime.PYTHON_3_13, handler="index.handler",
                                 code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"))
-    StreamingAlarms(stack, name="acme-clicks", stream=stream, transform=function, delivery_stream_name="acme-clicks",
-                    alerts=alerts)
+    StreamingAlarms(stack, "ClicksAlarms", name="acme-clicks", stream=stream, transform=function,
+                    delivery_stream_name="acme-clicks", alerts=alerts)
     template = Template.from_stack(stack)
     topic = {"Ref": stack.get_logical_id(alerts.topic.node.default_child)}
     template.resource_count_is("AWS::CloudWatch::Alarm", 6)
@@ -481,6 +573,36 @@ def test_streaming_alarms_alone_notify_the_topic_and_let_an_idle_stream_be():
     template.has_resource_properties("AWS::CloudWatch::Alarm", {
         "AlarmName": "acme-clicks-DeliveryFreshness", "Threshold": 900,
         "Dimensions": [{"Name": "DeliveryStreamName", "Value": "acme-clicks"}]})
+
+
+def test_two_of_each_streaming_pattern_fit_in_one_stack_beside_a_stream_of_its_own_and_take_tags(tmp_path):
+    """Each pattern is a construct of its own: its ids cannot clash with another's or the user's."""
+    stack = bare_stack()
+    key = customer_managed_key(stack, "Key", alias="alias/acme", description="acme", for_log_groups=True,
+                               for_alarm_topics=True)
+    lake = lake_in(stack, "raw")
+    table = DatasetTable(stack, "Table", name_prefix="acme", zone="raw", schema=SCHEMA, bucket=lake.raw)
+    alerts = AlertsTopic(stack, "Alerts", name="acme-alerts", key=key)
+    kinesis.Stream(stack, "Stream")  # the user's own, with the id the stream pattern gives its stream
+    code = handler_in(tmp_path)
+    streams = {}
+    for dataset in ("clicks", "views"):
+        name = f"acme-{dataset}"
+        streams[dataset] = stream = EncryptedStream(stack, f"{dataset}Stream", name=name, key=key)
+        transform = RecordTransform(stack, f"{dataset}Transform", function_name=f"{name}-transform",
+                                    code_directory=code, key=key)
+        delivery = ParquetDelivery(stack, f"{dataset}Delivery", name=name, stream=stream.stream, key=key,
+                                   transform=transform.function, table=table, lake=lake, zone="raw")
+        StreamingAlarms(stack, f"{dataset}Alarms", name=name, stream=stream.stream, transform=transform.function,
+                        delivery_stream_name=delivery.delivery_stream_name, alerts=alerts)
+    cdk.Tags.of(streams["views"]).add("team", "views")
+    template = Template.from_stack(stack)
+    for type_, count in (("AWS::Kinesis::Stream", 3), ("AWS::Lambda::Function", 2),
+                         ("AWS::KinesisFirehose::DeliveryStream", 2), ("AWS::CloudWatch::Alarm", 12)):
+        template.resource_count_is(type_, count)
+    tagged = template.find_resources("AWS::Kinesis::Stream", {"Properties": {
+        "Tags": Match.array_with([{"Key": "team", "Value": "views"}])}})
+    assert [resource["Properties"]["Name"] for resource in tagged.values()] == ["acme-views"]
 
 
 # ---------------------------------------------------------------- SageMaker: image, execution, pipeline, endpoint, notebook

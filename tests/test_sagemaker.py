@@ -14,7 +14,7 @@ from typing import Any
 from aws_cdk.assertions import Capture, Match, Template
 
 from config.settings import MAX_NAME_PREFIX
-from patterns.training_pipeline import SDK_TRANSIENT_ERRORS, TRANSIENT_ERRORS, run_name_stem
+from patterns.training_pipeline import run_name_stem
 from patterns.xgboost_image import IMAGE_MAP
 from tests import asl
 
@@ -242,7 +242,9 @@ def test_every_sagemaker_step_retries_transient_errors_and_fails_with_the_cause(
     for name in ("Train", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint",
                  "DeleteFailedEndpoint"):
         state = graph["States"][name]
-        expected = SDK_TRANSIENT_ERRORS if ":aws-sdk:" in state["Resource"] else TRANSIENT_ERRORS
+        expected = (["SageMaker.ThrottlingException", "SageMaker.InternalFailure", "States.Timeout"]
+                    if ":aws-sdk:" in state["Resource"]  # SDK integrations name errors after the SDK's exceptions
+                    else ["SageMaker.AmazonSageMakerException", "ThrottlingException", "States.Timeout"])
         assert state["Retry"][0]["ErrorEquals"] == expected, name
         assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}], name
     assert graph["States"]["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
@@ -371,7 +373,9 @@ def test_one_generated_valid_name_per_run_whatever_the_execution_name(synth):
     calls = dict(fake.calls)
     run_name = calls["Train"]["TrainingJobName"]
     assert SAGEMAKER_NAME.match(run_name) and len(run_name) <= 63, run_name
-    assert run_name.startswith(run_name_stem(f"{synth.built.settings.name_prefix}-xgboost") + "-")
+    stem = {"mlspec-sbx": "mlspec-sbx-xgboost-", "mlspec-prod": "mlspec-prod-xgboost-",
+            "acme-ml": "acme-ml-xgboost-"}[synth.built.settings.name_prefix]
+    assert run_name.startswith(stem)
     assert calls["CreateModel"]["ModelName"] == run_name
     assert calls["CreateEndpointConfig"]["EndpointConfigName"] == run_name
     assert calls["CreateEndpointConfig"]["ProductionVariants"][0]["ModelName"] == run_name

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from patterns.dataset_schema import PARTITION_KEYS, load_schema
+from stacks.sensor_dataset import SCHEMA_FILE
 from tests.firehose_events import firehose_event, reading
 from tests.lambda_code import load
 
@@ -61,7 +62,7 @@ def to_arrow_value(value, arrow_type: pa.DataType):
 
 
 def test_glue_columns_match_the_schema_file(glue_table):
-    schema = load_schema()
+    schema = load_schema(SCHEMA_FILE)
     assert glue_arrow_schema(glue_table).names == [c.name for c in schema.columns]
     partition_keys = [k["Name"] for k in glue_table["Properties"]["TableInput"]["PartitionKeys"]]
     assert partition_keys == list(PARTITION_KEYS)

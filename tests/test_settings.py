@@ -597,3 +597,11 @@ def test_python_app_py_takes_context_flags_like_the_cli_and_exits_2(args, env, e
     result = run([sys.executable, "app.py", *args], {"CDK_OUTDIR": "/tmp/cdk.out.app-py", **env})
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_moved_setting_says_where_it_went_not_a_look_alike():
+    with pytest.raises(SettingsError) as error:
+        load_settings("sandbox", {"streaming": {"log_retention_days": 30}})
+    (problem,) = error.value.problems
+    assert problem.startswith("streaming.log_retention_days=30 is not a setting (it moved to log_retention_days")
+    assert "did you mean" not in problem

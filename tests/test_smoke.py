@@ -30,7 +30,7 @@ from config.profiles import load_settings
 from ops import smoke
 from ops.__main__ import main
 from ops.cli import Runtime
-from patterns.saved_queries import SAVED_QUERIES
+from stacks.sensor_dataset import SAVED_QUERIES
 from tests.firehose_events import firehose_event
 from tests.lambda_code import load, load_etl
 from tests.moto_aws import REGION, deploy_stack, emulated_aws
@@ -64,6 +64,7 @@ class Sandbox:
 
     def __init__(self, session, monkeypatch, *, curated_parameters=PROJECTION, outputs=None):
         self.session, self.seconds, self.queries, self.delivered = session, 0.0, [], 0
+        self._clients: dict[str, object] = {}
         self.job_error = self.crawl_result = None
         self.athena_sees_raw = self.job_writes = True
         self.endpoint_states: list[tuple[str, str | None]] = []
@@ -78,8 +79,14 @@ class Sandbox:
 
     # ------------------------------------------------------------ deployed state in moto
 
+    def client(self, service: str):
+        """One client per service (creating a boto3 client costs ~30 ms)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
     def _deploy(self, curated_parameters, outputs) -> None:
-        client = self.session.client
+        client = self.client
         client("kinesis").create_stream(StreamName=STREAM, ShardCount=1)
         self.shard = client("kinesis").get_shard_iterator(
             StreamName=STREAM, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
@@ -118,7 +125,7 @@ class Sandbox:
             "sagemaker": {"TrainingPipelineArn": machine["stateMachineArn"], "PipelineEndpointName": ENDPOINT},
         }
         for suffix, values in stacks.items():
-            deploy_stack(self.session, f"mlspec-sbx-{suffix}", values)
+            deploy_stack(self.session, f"mlspec-sbx-{suffix}", values, client=client("cloudformation"))
 
     def _patch_moto(self, monkeypatch) -> None:
         world = self
@@ -155,7 +162,7 @@ class Sandbox:
             endpoint.endpoint_status, endpoint.failure_reason = self.endpoint_states.pop(0)
 
     def firehose(self) -> None:
-        kinesis = self.session.client("kinesis")
+        kinesis = self.client("kinesis")
         page = kinesis.get_records(ShardIterator=self.shard)
         self.shard = page["NextShardIterator"]
         if not page["Records"]:
@@ -165,7 +172,7 @@ class Sandbox:
         self.delivered += len(rows)  # readings the real transform accepted
         arrival = SENT_AT + datetime.timedelta(seconds=self.seconds)
         partition = f"year={arrival:%Y}/month={arrival:%m}/day={arrival:%d}"
-        self.session.client("s3").put_object(
+        self.client("s3").put_object(
             Bucket=RAW_BUCKET, Key=f"{TABLE}/{partition}/{STREAM}-1-{arrival:%Y-%m-%d-%H-%M-%S}-f00d.parquet",
             Body=b"PAR1")
         if self.athena_sees_raw:
@@ -188,7 +195,7 @@ class Sandbox:
             if rows:
                 self.engine.executemany(f"INSERT INTO {CURATED_DB}.{TABLE} VALUES ({', '.join(['?'] * 10)})", rows)
             for year, month, day in sorted({row[-3:] for row in rows}):
-                self.session.client("s3").put_object(
+                self.client("s3").put_object(
                     Bucket=CURATED_BUCKET, Key=f"{TABLE}/year={year}/month={month}/day={day}/"
                                                "run-1-part-block-0-r-00000-snappy.parquet", Body=b"PAR1")
 

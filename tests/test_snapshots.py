@@ -14,7 +14,9 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("fixture", ["sandbox", "prod"])
+# custom: the fully overridden sandbox, the only profile with a hosted endpoint, a notebook and an
+# e-mail subscription.
+@pytest.mark.parametrize("fixture", ["sandbox", "prod", "custom"])
 def test_stack_templates_match_their_snapshots(request, fixture, snapshot_json):
     synth = request.getfixturevalue(fixture)
     for stack_id in sorted(synth.templates):

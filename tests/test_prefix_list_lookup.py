@@ -1,4 +1,5 @@
-"""The prefix-list lookup, against moto's EC2 (which holds the regional AWS-managed lists)."""
+"""The prefix-list lookup (IsolatedNetwork's custom resource, patterns/assets/prefix_list_lookup), against
+moto's EC2 (which holds the regional AWS-managed lists)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.lambda_code import load
+from tests.lambda_code import PROJECT_ROOT, load_file
 
 REGION = "eu-west-1"
 
@@ -28,7 +29,8 @@ def ec2(monkeypatch):
 
 @pytest.fixture
 def module():
-    return load("prefix_list_lookup")
+    return load_file(PROJECT_ROOT / "patterns" / "assets" / "prefix_list_lookup" / "handler.py",
+                     "prefix_list_lookup_handler")
 
 
 def run(module, event, ec2) -> dict:
