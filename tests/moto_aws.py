@@ -10,9 +10,20 @@ from __future__ import annotations
 import json
 
 import boto3
+import botocore.loaders
+import botocore.session
 from moto import mock_aws
 
 REGION = "eu-west-1"
+# Service models parsed once per test session: a new session's loader re-reads them from disk.
+_MODELS = botocore.loaders.create_loader()
+
+
+def session(region: str | None = REGION) -> boto3.session.Session:
+    """A boto3 session that reads the environment as usual but shares the parsed service models."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", _MODELS)
+    return boto3.session.Session(botocore_session=core, region_name=region)
 
 
 def emulated_aws(monkeypatch, tmp_path):
@@ -28,7 +39,7 @@ def emulated_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with mock_aws():
-        yield boto3.session.Session(region_name=REGION)
+        yield session()
 
 
 def no_credentials(monkeypatch) -> None:
