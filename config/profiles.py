@@ -55,7 +55,9 @@ _STREAMING: dict[str, Any] = {
     "buffer_size_mib": 64,
     "buffer_interval_seconds": 60,  # see data within a minute or two in the sandbox
     "transform_memory_mib": 256,
-    "transform_reserved_concurrency": 5,
+    # No reservation: Lambda keeps 10 executions unreserved, and a new account's quota is 10, so any
+    # reservation would fail the sandbox deploy. Prod reserves (it has a raised quota).
+    "transform_reserved_concurrency": None,
     "iterator_age_alarm_seconds": 900,
     "data_freshness_alarm_seconds": 900,
     "alarm_email": None,

@@ -227,7 +227,8 @@ class StreamingSettings:
                                            note="; Parquet conversion needs a buffer of at least 64 MiB")]
     buffer_interval_seconds: Annotated[int, number(int, 60, 900, " seconds")]
     transform_memory_mib: Annotated[int, number(int, 128, 10240, " MiB")]
-    transform_reserved_concurrency: Annotated[int, number(int, 1, 1000)]
+    transform_reserved_concurrency: Annotated[int | None, number(
+        int, 1, 1000, null="for no reservation (a new account's quota of 10 leaves none to reserve)")]
     iterator_age_alarm_seconds: Annotated[int, number(int, 60, 8760 * 3600, " seconds")]
     data_freshness_alarm_seconds: Annotated[int, number(int, 60, 86400, " seconds")]
     alarm_email: Annotated[str | None, text(

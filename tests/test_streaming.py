@@ -258,7 +258,7 @@ def test_transform_function_settings(synth):
         "Handler": "handler.handler",
         "Architectures": ["arm64"],
         "MemorySize": settings(synth).transform_memory_mib,
-        "ReservedConcurrentExecutions": settings(synth).transform_reserved_concurrency,
+        "ReservedConcurrentExecutions": settings(synth).transform_reserved_concurrency or Match.absent(),
         "Timeout": 60,
         "TracingConfig": {"Mode": "Active"},
         "Environment": Match.absent(),
