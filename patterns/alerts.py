@@ -20,6 +20,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from patterns.arns import regional_arn
 from patterns.compliance import acknowledge
 from patterns.keys import removal_policy
 
@@ -41,8 +42,7 @@ class AlertsTopic(Construct):
             actions=["sns:Publish"],
             resources=[self.topic.topic_arn],
             conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                        "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-                                                     ":alarm:*"}},
+                        "ArnLike": {"aws:SourceArn": regional_arn("cloudwatch", "alarm:*")}},
         ))
         self.dead_letter_queue: sqs.Queue | None = None
         if email is not None:

@@ -21,6 +21,7 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.saved_queries import SavedQuery
@@ -95,15 +96,13 @@ class AnalystAccess(Construct):
         prefixes may also be emptied (Athena UNLOAD needs an empty target to run again)."""
         super().__init__(scope, id_)
 
-        def glue(resource: str) -> str:
-            return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
 
         writable = writable or {}
         results = f"{RESULTS_PREFIX}*"
         read_objects = [lake.objects_arn(zone, key) for zone, keys in readable.items() for key in keys]
         unload_objects = [lake.objects_arn(zone, key) for zone, keys in writable.items() for key in keys]
         write_objects = [lake.objects_arn("results", results), *unload_objects]
-        tables = [glue(f"table/{database}/*") for database in databases]
+        tables = [regional_arn("glue", f"table/{database}/*") for database in databases]
         self.policy = iam.ManagedPolicy(
             self, "Policy", managed_policy_name=name,
             description=f"Attach to analysts: queries in workgroup {workgroup.workgroup.name} over the lake",
@@ -113,12 +112,11 @@ class AnalystAccess(Construct):
                     "athena:GetQueryResults", "athena:GetQueryRuntimeStatistics", "athena:ListQueryExecutions",
                     "athena:GetWorkGroup", "athena:GetNamedQuery", "athena:BatchGetNamedQuery",
                     "athena:ListNamedQueries"],
-                    resources=[f"arn:{Aws.PARTITION}:athena:{Aws.REGION}:{Aws.ACCOUNT_ID}:workgroup/"
-                               f"{workgroup.workgroup.name}"]),
+                    resources=[regional_arn("athena", f"workgroup/{workgroup.workgroup.name}")]),
                 iam.PolicyStatement(sid="ReadTheCatalog", actions=[
                     "glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
                     "glue:GetPartitions", "glue:BatchGetPartition"],
-                    resources=[glue("catalog"), *(glue(f"database/{d}") for d in databases), *tables]),
+                    resources=[regional_arn("glue", "catalog"), *(regional_arn("glue", f"database/{d}") for d in databases), *tables]),
                 iam.PolicyStatement(sid="ListTheZones", actions=["s3:ListBucket", "s3:GetBucketLocation"],
                                     resources=[lake.bucket_arn(zone) for zone in
                                                dict.fromkeys([*readable, *writable, "results"])]),

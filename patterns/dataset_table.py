@@ -15,6 +15,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from patterns.arns import regional_arn
 from patterns.data_lake import dataset_prefix
 from patterns.dataset_schema import PARTITION_KEYS, DatasetSchema
 from patterns.keys import removal_policy
@@ -107,6 +108,5 @@ class DatasetTable(Construct):
 
     def arns(self) -> list[str]:
         """The catalog, database and table ARNs: what a principal needs to read this table's schema."""
-        catalog = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        return [f"{catalog}:catalog", f"{catalog}:database/{self.database_name}",
-                f"{catalog}:table/{self.database_name}/{self.table_name}"]
+        return [regional_arn("glue", "catalog"), regional_arn("glue", f"database/{self.database_name}"),
+                regional_arn("glue", f"table/{self.database_name}/{self.table_name}")]

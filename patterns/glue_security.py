@@ -17,6 +17,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from patterns.arns import regional_arn
 from patterns.compliance import skip_checkov
 from patterns.data_lake import DataLakeStorage
 from patterns.keys import customer_managed_key
@@ -24,13 +25,13 @@ from patterns.keys import customer_managed_key
 
 def glue_arn(resource: str) -> str:
     """ARN of a Glue resource of this account and region, e.g. glue_arn("database/acme_raw")."""
-    return f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+    return regional_arn("glue", resource)
 
 
 def glue_log_groups(kind: str) -> str:
     """Glue writes to /aws-glue/<kind>... log groups whose names it derives from the role and the
     security configuration."""
-    return f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws-glue/{kind}*"
+    return regional_arn("logs", f"log-group:/aws-glue/{kind}*")
 
 
 def glue_log_statements(kind: str) -> list[iam.PolicyStatement]:

@@ -13,6 +13,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from patterns.arns import regional_arn
+
 
 def removal_policy(destroy_on_removal: bool) -> RemovalPolicy:
     return RemovalPolicy.DESTROY if destroy_on_removal else RemovalPolicy.RETAIN
@@ -52,7 +54,7 @@ def customer_managed_key(
                 conditions={
                     "ArnLike": {
                         "kms:EncryptionContext:aws:logs:arn":
-                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                            regional_arn("logs", "log-group:*")
                     }
                 },
             )

@@ -9,11 +9,11 @@ Usage, in any stack (the key must let CloudWatch Logs use it)::
 
 from __future__ import annotations
 
-from aws_cdk import Aws
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from patterns.arns import regional_arn
 from patterns.keys import removal_policy
 
 # Days -> CDK's member for every bounded retention CloudWatch Logs offers (RetentionDays.INFINITE
@@ -57,7 +57,7 @@ def encrypted_log_group(
 
 def log_group_arn(log_group_name: str) -> str:
     """ARN of a log group as IAM matches group-level actions (DescribeLogStreams): no trailing `:*`."""
-    return f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{log_group_name}"
+    return regional_arn("logs", f"log-group:{log_group_name}")
 
 
 def log_stream_arn(log_group_name: str, log_stream_name: str = "*") -> str:

@@ -15,13 +15,13 @@ TrainingPipeline)::
 
 from __future__ import annotations
 
-from aws_cdk import Aws
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.keys import removal_policy
@@ -56,8 +56,8 @@ class PrivateNotebook(Construct):
                 lake.key_through_s3("DecryptThroughS3", ["kms:Decrypt"]),
                 iam.PolicyStatement(sid="StartTraining", actions=["states:StartExecution", "states:DescribeExecution"],
                                     resources=[pipeline.state_machine.state_machine_arn,
-                                               f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:"
-                                               f"{pipeline.state_machine.state_machine_name}:*"]),
+                                               regional_arn("states", "execution:"
+                                                            f"{pipeline.state_machine.state_machine_name}:*")]),
             ],
         )
         acknowledge(

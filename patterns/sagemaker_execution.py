@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.roles import service_role
@@ -58,7 +58,7 @@ class SageMakerExecution(Construct):
         configured = [arn for arn in model_artifacts if arn not in readable]
         writable = [lake.objects_arn("curated", f"{MODELS_PREFIX}*"), lake.objects_arn("curated", f"{CHECKPOINTS_PREFIX}*"),
                     lake.objects_arn("raw", f"{DATA_CAPTURE_PREFIX}*")]
-        sagemaker_logs = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/*"
+        sagemaker_logs = regional_arn("logs", "log-group:/aws/sagemaker/*")
         self.role, self.policy = service_role(
             self,
             "Execution",

@@ -32,6 +32,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.log_groups import encrypted_log_group
@@ -58,7 +59,7 @@ def run_name_stem(pipeline_name: str) -> str:
 
 def sagemaker_arn(resource: str) -> str:
     """ARN of a SageMaker resource of this account and region, e.g. `endpoint/<name>`."""
-    return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+    return regional_arn("sagemaker", resource)
 
 
 class TrainingPipeline(Construct):
@@ -241,8 +242,7 @@ class TrainingPipeline(Construct):
         sagemaker_resources = [sagemaker_arn(f"training-job/{runs}"), sagemaker_arn(f"model/{runs}"),
                                sagemaker_arn(f"endpoint-config/{runs}"), sagemaker_arn(f"endpoint/{self.endpoint_name}")]
         via_sagemaker = {"kms:ViaService": f"sagemaker.{Aws.REGION}.amazonaws.com"}
-        events_rule = (f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/"
-                       "StepFunctionsGetEventsForSageMakerTrainingJobsRule")
+        events_rule = regional_arn("events", "rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule")
         role, policy = service_role(
             self, "StateMachine", service="states.amazonaws.com",
             description=f"{name}: run the SageMaker steps of the training pipeline",
