@@ -68,40 +68,34 @@ def skip_checkov(target: IConstruct, check_ids: Iterable[str], reason: str) -> N
     resource.add_metadata("checkov", {**existing, "skip": skips})
 
 
-_SYNCHRONOUS = ("CloudFormation invokes this custom-resource handler synchronously and records its failure on "
-                "the stack; an asynchronous dead-letter queue would never be used.")
-# CDK's own singleton custom-resource handlers, which no pattern property can reach, and why the
-# checkov Lambda checks do not apply to them.
-CDK_PROVIDER_REVIEWS = {
-    "Custom::S3AutoDeleteObjectsCustomResourceProvider": {
-        "CKV_AWS_115": "CDK's sandbox-only auto-delete handler runs once, on stack deletion; a concurrency "
-                       "reservation would only take capacity from the account.",
-        "CKV_AWS_116": _SYNCHRONOUS,
-        "CKV_AWS_117": "The handler only calls the public S3 API to empty sandbox buckets on teardown; it reads "
-                       "no data plane from a VPC, so a VPC attachment adds no control.",
-    },
-    "Custom::VpcRestrictDefaultSGCustomResourceProvider": {
-        "CKV_AWS_115": "CDK's handler runs only when the VPC is created or deleted, to strip the default "
-                       "security group's rules; a concurrency reservation would only take account capacity.",
-        "CKV_AWS_116": _SYNCHRONOUS,
-        "CKV_AWS_117": "The handler calls only the EC2 API to revoke the default security group's rules; it "
-                       "must not depend on the isolated VPC it is configuring, which has no route to that API.",
-    },
-}
+# Types that CloudFormation runs as-is, without a custom-resource handler behind them.
+_UNCHECKED_TYPES = ("Custom::", "AWS::CloudFormation::CustomResource", "AWS::CDK::Metadata")
 
 
-def harden_cdk_providers(stack: Stack) -> None:
-    """Review CDK's singleton custom-resource handlers: remove their redundant DependsOn (the
-    handler already references its role, cfn-lint W3005) and record the checkov checks that
-    cannot apply, with the reason, in their template metadata."""
-    for provider_id, reviews in CDK_PROVIDER_REVIEWS.items():
-        provider = stack.node.try_find_child(provider_id)
-        if provider is None:
-            continue
-        handler = provider.node.find_child("Handler")
-        handler.remove_resource_dependency(provider.node.find_child("Role"))
-        for check_id, reason in reviews.items():
-            skip_checkov(handler, [check_id], reason)
+def unscanned_resources(scope: IConstruct) -> list[str]:
+    """Paths of the resources under `scope` that cdk-nag's in-app run cannot check.
+
+    The rules test L1 classes (`CfnFunction`, `CfnRole`...), so a resource built as a plain
+    `CfnResource` of such a type is skipped in the app, yet checked by anyone who reloads the
+    template (scripts/rescan.py) or by AWS Config. CDK's own providers (`auto_delete_objects`,
+    `restrict_default_security_group`, bucket notifications, `log_retention`, `AwsCustomResource`)
+    are built that way. Matched by CloudFormation type, not by construct id, so a provider this
+    code has never heard of is found too.
+    """
+    return [construct.node.path for construct in scope.node.find_all()
+            if type(construct) is CfnResource and not construct.cfn_resource_type.startswith(_UNCHECKED_TYPES)]
+
+
+def refuse_unscanned_resources(stack: Stack) -> None:
+    """Fail the build if `stack` holds a resource the in-app checks cannot see (see `unscanned_resources`),
+    naming it, instead of leaving the finding to the auditor's re-scan."""
+    found = unscanned_resources(stack)
+    if found:
+        raise ValueError(
+            f"{', '.join(found)}: plain CfnResource objects that the in-app cdk-nag rules skip (usually CDK's "
+            "own provider functions and roles). Use an L2 construct instead, e.g. "
+            "patterns.deploy_time_function.DeployTimeFunction for a custom resource; see docs/security.md."
+        )
 
 
 def finding_reference(scope: IConstruct, value: str) -> str:

@@ -18,14 +18,16 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Literal
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, CustomResource, Duration, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from patterns.compliance import acknowledge, skip_checkov
+from patterns.compliance import acknowledge, finding_reference, skip_checkov
+from patterns.deploy_time_function import DeployTimeFunction
 from patterns.keys import customer_managed_key, removal_policy
 
 ARCHIVE_CLASSES = {
@@ -44,6 +46,8 @@ BUCKET_NAME_MAX, ACCOUNT_AND_REGION = 63, 12 + 1 + 16
 NAME_PART = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 S3_ACCESS_LOGS_BY_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"  # CDK feature flag
+EMPTY_BUCKET_SOURCE = Path(__file__).resolve().parent / "assets" / "empty_bucket"
+EMPTY_ON_DELETE_TAG = "empty-on-delete"  # on every bucket of a destroyable lake; the emptying handler checks it
 
 REPLICATION_RULES = (
     "HIPAA.Security-S3BucketReplicationEnabled",
@@ -142,6 +146,7 @@ class DataLakeStorage(Construct):
         abort_incomplete_multipart_upload_after_days: int = 7,
         access_logs_expire_after_days: int = 365,
         destroy_on_removal: bool = False,
+        log_retention_days: int = 365,
     ) -> None:
         super().__init__(scope, id_)
         _check_bucket_names(name_prefix, list(zones))
@@ -149,7 +154,6 @@ class DataLakeStorage(Construct):
         # uses is refused by ACL-disabled buckets. Set here so the lake needs no app-level flag.
         self.node.set_context(S3_ACCESS_LOGS_BY_POLICY, True)
         self._removal = removal_policy(destroy_on_removal)
-        self._destroy = destroy_on_removal
         self._abort_multipart = Duration.days(abort_incomplete_multipart_upload_after_days)
 
         self.key = customer_managed_key(
@@ -158,12 +162,16 @@ class DataLakeStorage(Construct):
             alias=f"alias/{name_prefix}-lake",
             description=f"{name_prefix}: encrypts every zone of the data lake",
             destroy_on_removal=destroy_on_removal,
+            # Only the emptying function's log group needs it, and only a destroyable lake has one.
+            for_log_groups=destroy_on_removal,
         )
         self.bucket_names = {zone: bucket_name(name_prefix, zone) for zone in zones}
         self.access_log_bucket = self._access_log_bucket(name_prefix, access_logs_expire_after_days)
         self.buckets: dict[str, s3.Bucket] = {
             zone: self._zone_bucket(name_prefix, zone, lifecycle) for zone, lifecycle in zones.items()
         }
+        if destroy_on_removal:
+            self._empty_on_delete(name_prefix, log_retention_days)
 
     def zone(self, name: str) -> s3.Bucket:
         if name not in self.buckets:
@@ -212,7 +220,6 @@ class DataLakeStorage(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
             removal_policy=self._removal,
-            auto_delete_objects=self._destroy,
             **props,
         )
 
@@ -263,6 +270,37 @@ class DataLakeStorage(Construct):
         self._deny_other_encryption(bucket)
         acknowledge(bucket, REPLICATION_RULES, REPLICATION_REASON)
         return bucket
+
+    def _empty_on_delete(self, name_prefix: str, log_retention_days: int) -> None:
+        """One custom resource per bucket that empties it when the stack deletes it (S3 deletes only
+        empty buckets), served by this lake's own function instead of CDK's `auto_delete_objects`
+        provider, which template scanners flag and the in-app checks cannot see. The handler empties
+        only a bucket still tagged EMPTY_ON_DELETE_TAG, so turning `destroy_on_removal` off (which
+        removes the tag before the resources) never empties a retained bucket."""
+        buckets = {"AccessLogs": (self.access_log_bucket, bucket_name(name_prefix, ACCESS_LOGS_BUCKET_PURPOSE)),
+                   **{zone.capitalize(): (bucket, self.bucket_names[zone]) for zone, bucket in self.buckets.items()}}
+        arns = [f"arn:{Aws.PARTITION}:s3:::{name}" for _, name in buckets.values()]
+        emptier = DeployTimeFunction(
+            self, "EmptyOnDelete", name=f"{name_prefix}-empty-lake-buckets",
+            description="Custom resource: empty a lake bucket (every version) when the stack deletes it",
+            source=EMPTY_BUCKET_SOURCE, key=self.key, timeout=Duration.minutes(15),
+            statements=[
+                iam.PolicyStatement(actions=["s3:GetBucketTagging", "s3:ListBucketVersions"], resources=arns),
+                iam.PolicyStatement(actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                                    resources=[f"{arn}/*" for arn in arns]),
+            ],
+            wildcard_findings=[f"AwsSolutions-IAM5[Resource::{finding_reference(self, f'{arn}/*')}]" for arn in arns],
+            wildcard_reason="It deletes every object of the lake's own buckets, whose keys it cannot know in "
+                            "advance, and only when the stack deletes them (sandbox lakes only).",
+            log_retention_days=log_retention_days, destroy_on_removal=True,
+        )
+        for id_, (bucket, name) in buckets.items():
+            Tags.of(bucket).add(EMPTY_ON_DELETE_TAG, "true")
+            CustomResource(
+                self, f"{id_}EmptyOnDelete", service_token=emptier.function.function_arn,
+                resource_type="Custom::EmptyBucketOnDelete", service_timeout=Duration.minutes(20),
+                properties={"BucketName": bucket.bucket_name, "TagKey": EMPTY_ON_DELETE_TAG, "TagValue": "true"},
+            )
 
     def _lifecycle_rule(self, zone: str, lifecycle: ZoneTiering) -> s3.LifecycleRule:
         transitions = []

@@ -27,7 +27,7 @@ from cdk_nag import (
 
 from config import deployment
 from config.settings import Settings
-from patterns.compliance import harden_cdk_providers
+from patterns.compliance import refuse_unscanned_resources
 from stacks.catalog_stack import CatalogStack
 from stacks.data_lake_stack import DataLakeStack
 from stacks.ml_network_stack import MlNetworkStack
@@ -93,7 +93,7 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     sagemaker.add_stack_dependency(streaming, "endpoint alarms notify the alerts topic")
 
     for stack in stacks.values():
-        harden_cdk_providers(stack)
+        refuse_unscanned_resources(stack)
     for key, value in settings.tags.items():
         cdk.Tags.of(app).add(key, value)
     cdk.Validations.of(app).add_plugins(

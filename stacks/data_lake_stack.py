@@ -33,6 +33,7 @@ class DataLakeStack(Stack):
             abort_incomplete_multipart_upload_after_days=lake_settings.abort_incomplete_multipart_upload_after_days,
             access_logs_expire_after_days=lake_settings.access_logs_expire_after_days,
             destroy_on_removal=settings.destroy_data_on_removal,
+            log_retention_days=settings.log_retention_days,
         )
         CfnOutput(self, "LakeKeyArn", value=self.lake.key.key_arn, description="KMS key of every lake zone")
         for zone, bucket in self.lake.buckets.items():
