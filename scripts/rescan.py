@@ -39,21 +39,22 @@ class Finding:
 class Scan:
     unacknowledged: list[Finding]
     acknowledged: list[Finding]
+    packs: tuple[str, ...]  # the nag packs that ran, as the validation report names them
 
     @property
     def passed(self) -> bool:
         return not self.unacknowledged
 
 
-def _findings(verdict: gates.NagVerdict, locate) -> Scan:
-    """`verdict`'s findings keyed by (stack, logical id); `locate(construct path)` gives that key."""
-    def key(path: str) -> tuple[str, str]:
-        return locate(path)
-
-    unacknowledged = sorted(Finding(*key(f["path"]), f["rule"]) for f in verdict.unacknowledged)
-    acknowledged = sorted(Finding(*key(f["path"]), f["rule"], f["acknowledged_id"], f["reason"])
+def _findings(assembly_dir: Path, locate) -> Scan:
+    """The findings of `assembly_dir`'s validation report keyed by (stack, logical id), which
+    `locate(construct path)` gives."""
+    verdict = gates.nag_verdict(assembly_dir)
+    report = json.loads((Path(assembly_dir) / "validation-report.json").read_text())
+    unacknowledged = sorted(Finding(*locate(f["path"]), f["rule"]) for f in verdict.unacknowledged)
+    acknowledged = sorted(Finding(*locate(f["path"]), f["rule"], f["acknowledged_id"], f["reason"])
                           for f in verdict.acknowledged)
-    return Scan(unacknowledged, acknowledged)
+    return Scan(unacknowledged, acknowledged, tuple(plugin["pluginName"] for plugin in report["pluginReports"]))
 
 
 def in_app(assembly_dir: Path) -> Scan:
@@ -73,7 +74,7 @@ def in_app(assembly_dir: Path) -> Scan:
             raise KeyError(f"{path}: no logical id in the assembly's metadata; is path metadata recorded?")
         return logical_ids[path]
 
-    return _findings(gates.nag_verdict(assembly_dir), locate)
+    return _findings(assembly_dir, locate)
 
 
 INCLUDE_ID = "Template"
@@ -129,7 +130,7 @@ def rescan(assembly_dir: Path) -> Scan:
             assert include == INCLUDE_ID, path
             return stack, logical_id
 
-        return _findings(gates.nag_verdict(Path(outdir)), locate)
+        return _findings(Path(outdir), locate)
 
 
 def compare(ours: Scan, auditor: Scan) -> list[str]:

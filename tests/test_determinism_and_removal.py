@@ -17,7 +17,7 @@ STATEFUL_TYPES = {
     "AWS::SQS::Queue",
 }
 # Custom resources that delete data when their stack is deleted.
-DATA_DESTROYING_TYPES = {"Custom::S3AutoDeleteObjects"}
+DATA_DESTROYING_TYPES = {"Custom::S3AutoDeleteObjects", "Custom::EmptyBucketOnDelete"}
 
 
 def test_two_synths_give_identical_templates(sandbox, second_synth):

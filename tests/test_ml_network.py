@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Match, Template
 
 from config.aws_limits import INTERFACE_ENDPOINT_NAMES, LOG_RETENTION_DAYS
@@ -200,8 +202,21 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_bounded_log_group(synth
     assert of_type(synth, "AWS::IAM::Policy") == {}
 
 
-def test_default_security_group_is_stripped(synth):
-    assert len(of_type(synth, "Custom::VpcRestrictDefaultSG")) == 1
+def test_default_security_group_is_closed_by_the_apps_own_function(synth):
+    (vpc_id,) = of_type(synth, "AWS::EC2::VPC")
+    (closed,) = of_type(synth, "Custom::DefaultSecurityGroupClosed").values()
+    assert closed["Properties"]["GroupId"] == {"Fn::GetAtt": [vpc_id, "DefaultSecurityGroup"]}
+    functions = of_type(synth, "AWS::Lambda::Function")
+    function_id = closed["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    assert functions[function_id]["Properties"]["Handler"] == "handler.handler"
+    # Its role may revoke rules of that one group only.
+    role_id = functions[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = [p for p in of_type(synth, "AWS::IAM::ManagedPolicy").values()
+                 if p["Properties"]["Roles"] == [{"Ref": role_id}]]
+    (revoke,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                 if s["Action"] == ["ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"]]
+    assert json.dumps({"Fn::GetAtt": [vpc_id, "DefaultSecurityGroup"]}) in json.dumps(revoke["Resource"])
+    assert of_type(synth, "Custom::VpcRestrictDefaultSG") == {}  # CDK's provider, unscanned in-app
 
 
 def test_outputs_for_the_operator_command_refer_to_the_vpc_its_subnets_the_workload_group_and_the_key(synth):

@@ -165,7 +165,7 @@ def test_data_lake_alone_encrypts_denies_plain_http_logs_access_and_keeps_data()
         }),
         "DeletionPolicy": "Retain",
     })
-    template.resource_count_is("Custom::S3AutoDeleteObjects", 0)
+    template.resource_count_is("Custom::EmptyBucketOnDelete", 0)
     template.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([
         Match.object_like({"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
     ])}})
@@ -240,7 +240,8 @@ def test_isolated_network_alone_has_no_internet_path_and_only_the_given_buckets(
     template.resource_count_is("AWS::EC2::Subnet", 2)  # az_count's default
     template.all_resources_properties("AWS::EC2::Subnet", Match.object_like({
         "CidrBlock": Match.string_like_regexp(r"^10\.40\.\d+\.0/24$"), "MapPublicIpOnLaunch": False}))
-    template.resource_count_is("Custom::VpcRestrictDefaultSG", 1)  # without the app's feature flag
+    template.resource_count_is("Custom::DefaultSecurityGroupClosed", 1)
+    template.resource_count_is("Custom::VpcRestrictDefaultSG", 0)  # CDK's provider, unscanned in-app
     template.has_resource_properties("AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Gateway", "PolicyDocument": {
         "Statement": [Match.object_like({"Sid": "OnlyTheLakeBuckets",
                                          "Resource": ["arn:aws:s3:::acme-data", "arn:aws:s3:::acme-data/*"]})]}})

@@ -9,7 +9,13 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
-from patterns.compliance import MIN_REASON_LENGTH, acknowledge, skip_checkov
+from patterns.compliance import (
+    MIN_REASON_LENGTH,
+    acknowledge,
+    refuse_unscanned_resources,
+    skip_checkov,
+    unscanned_resources,
+)
 from patterns.compliance import NAG_PACKS as PACK_NAMES
 from scripts import gates
 from stacks.app_factory import NAG_PACKS, cdk_json_context
@@ -123,6 +129,26 @@ def test_helpers_refuse_anything_but_one_resource_and_a_real_reason():
         acknowledge(bucket, ["Awssolutions-S1"], reason)
     with pytest.raises(ValueError, match=f"at least {MIN_REASON_LENGTH} characters"):
         acknowledge(bucket, ["AwsSolutions-S1"], "not needed")
+
+
+@pytest.mark.parametrize("fixture", PROFILES)
+def test_no_resource_hides_from_the_in_app_checks(request, fixture):
+    """No plain CfnResource (CDK's provider functions and roles) that the in-app rules would skip;
+    tests/test_rescan.py proves the same from the templates."""
+    assert unscanned_resources(request.getfixturevalue(fixture).built.app) == []
+
+
+def test_a_cdk_provider_is_refused_by_its_type_with_the_way_out():
+    stack = cdk.Stack(cdk.App(), "Providers")
+    s3.Bucket(stack, "Bucket", auto_delete_objects=True, removal_policy=cdk.RemovalPolicy.DESTROY)
+    assert sorted(unscanned_resources(stack)) == ["Providers/Custom::S3AutoDeleteObjectsCustomResourceProvider/Handler",
+                                                  "Providers/Custom::S3AutoDeleteObjectsCustomResourceProvider/Role"]
+    with pytest.raises(ValueError, match="S3AutoDeleteObjectsCustomResourceProvider/Handler.*DeployTimeFunction"):
+        refuse_unscanned_resources(stack)
+    # An ordinary custom resource of the app's own (an L2 Function behind it) is not refused.
+    own = cdk.Stack(cdk.App(), "Own")
+    cdk.CustomResource(own, "Thing", service_token="arn:aws:lambda:eu-west-1:111122223333:function:f")
+    assert unscanned_resources(own) == []
 
 
 # ---------------------------------------------------------------- cfn-lint and checkov
