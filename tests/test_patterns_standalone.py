@@ -84,9 +84,11 @@ def test_a_copy_of_patterns_alone_imports_every_module_and_builds_every_non_stre
     assert built["app_modules"] == []
     assert built["patterns_from"] == "patterns"
     ours = [source for source in built["asset_sources"] if source.startswith(str(tmp_path))]
-    assert ours == [str(tmp_path / "curate.py"), str(tmp_path / "patterns" / "assets" / "prefix_list_lookup")]
+    assert ours == [str(tmp_path / "curate.py"),
+                    str(tmp_path / "patterns" / "assets" / "close_default_security_group"),
+                    str(tmp_path / "patterns" / "assets" / "prefix_list_lookup")]
     assert not [source for source in built["asset_sources"] if source.startswith(str(PROJECT_ROOT))]
-    assert {"Custom::PrefixListLookup", "AWS::Glue::Job", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup",
+    assert {"Custom::PrefixListLookup", "Custom::DefaultSecurityGroupClosed", "AWS::Glue::Job", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup",
             "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine", "AWS::SageMaker::Endpoint",
             "AWS::SageMaker::NotebookInstance"} <= set(built["resource_types"])
 
@@ -225,6 +227,29 @@ def test_data_lake_takes_the_longest_name_prefix_that_fits_and_refuses_a_zone_th
         DataLakeStorage(bare_stack(), "Lake", name_prefix="acme", zones={"z" * 29: ZoneTiering()})
     with pytest.raises(ValueError, match=re.escape("zones: name 'Raw': use 1 to 28 lowercase letters")):
         DataLakeStorage(bare_stack(), "Lake", name_prefix="acme", zones={"Raw": ZoneTiering()})
+
+
+def test_a_destroyable_lake_empties_each_bucket_with_its_own_scanned_function():
+    from patterns.compliance import unscanned_resources
+    from patterns.data_lake import EMPTY_ON_DELETE_TAG
+
+    stack = bare_stack()
+    lake = DataLakeStorage(stack, "Lake", name_prefix="acme", zones={"raw": ZoneTiering()},
+                           destroy_on_removal=True, log_retention_days=14)
+    template = Template.from_stack(stack)
+    template.resource_count_is("Custom::S3AutoDeleteObjects", 0)
+    assert unscanned_resources(stack) == []  # no CDK provider the in-app checks would skip
+    buckets = [lake.raw, lake.access_log_bucket]
+    emptied = template.find_resources("Custom::EmptyBucketOnDelete")
+    assert sorted(r["Properties"]["BucketName"]["Ref"] for r in emptied.values()) == \
+        sorted(stack.get_logical_id(b.node.default_child) for b in buckets)
+    for logical_id, bucket in template.find_resources("AWS::S3::Bucket").items():
+        assert bucket["DeletionPolicy"] == "Delete", logical_id
+        assert {"Key": EMPTY_ON_DELETE_TAG, "Value": "true"} in bucket["Properties"]["Tags"], logical_id
+    template.has_resource_properties("AWS::Lambda::Function", {"FunctionName": "acme-empty-lake-buckets",
+                                                               "TracingConfig": {"Mode": "Active"}})
+    template.has_resource_properties("AWS::Logs::LogGroup", {"LogGroupName": "/aws/lambda/acme-empty-lake-buckets",
+                                                             "RetentionInDays": 14, "KmsKeyId": Match.any_value()})
 
 
 # ---------------------------------------------------------------- isolated network
