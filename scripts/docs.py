@@ -19,7 +19,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from config.profiles import PROFILES, load_settings
-from scripts import costs, data_paths, gates, summary, traceability
+from scripts import costs, data_paths, gates, rescan, summary, traceability
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -121,7 +121,8 @@ def synth_summary(sandbox_assembly: Path, checkov_result: gates.CheckovResult | 
     """What `make synth` prints for the sandbox profile."""
     paths = gates.templates(sandbox_assembly)
     text, _ = summary.render(sandbox_assembly, gates.nag_verdict(sandbox_assembly), gates.cfn_lint(paths),
-                             checkov_result or gates.checkov(paths), shown_as=Path("cdk.out"))
+                             checkov_result or gates.checkov(paths), shown_as=Path("cdk.out"),
+                             auditor=rescan.rescan(sandbox_assembly))
     return "```\n" + text + "```\n"
 
 
