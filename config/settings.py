@@ -12,10 +12,10 @@ from __future__ import annotations
 from config.aws_limits import HOSTING_INSTANCE_TYPES, LOG_RETENTION_DAYS, NOTEBOOK_INSTANCE_TYPES
 from config.schema import (
     ACCESS_LOGS_BUCKET_PURPOSE,
-    AuditSettings,
     MAX_NAME_PREFIX,
     SUBNET_PREFIX_LENGTH,
     ZONE_NAMES,
+    AuditSettings,
     CatalogSettings,
     DataLakeSettings,
     NetworkSettings,

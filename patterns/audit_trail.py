@@ -330,7 +330,8 @@ class AuditTrail(Construct):
             statements=[iam.PolicyStatement(sid="WriteThisTrailsLogStreams",
                                             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                                             resources=[self.log_streams_arn])],
-            trust_conditions={"StringEquals": {"aws:SourceArn": self.arn}},
+            # No aws:SourceArn trust condition: AWS documents none for this role, and a condition CloudTrail
+            # does not send would fail CreateTrail (InvalidCloudWatchLogsRoleArnException).
         )
         acknowledge(self._log_policy, [f"AwsSolutions-IAM5[Resource::{finding_reference(self, self.log_streams_arn)}]"],
                     "CloudTrail creates one stream per recorded region, named <account>_CloudTrail_<region>; the "

@@ -14,7 +14,15 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from config.settings import Settings
-from patterns.audit_trail import DENIED_CALLS, POLICY_CHANGES, AuditQueries, AuditTrail, ObjectLock, TrailTable, reads_of
+from patterns.audit_trail import (
+    DENIED_CALLS,
+    POLICY_CHANGES,
+    AuditQueries,
+    AuditTrail,
+    ObjectLock,
+    TrailTable,
+    reads_of,
+)
 from patterns.data_lake import DataLakeStorage, bucket_name
 from patterns.dataset_table import glue_name
 
@@ -50,7 +58,8 @@ class AuditStack(Stack):
             bucket_name_stem=f"{prefix}-curated-", key_prefix=training_data_prefix)
         self.queries = AuditQueries(
             self, "Queries", name=f"{prefix}-audit", trail=self.trail, table=self.table,
-            results_bucket_name=lake.bucket_names["results"], results_key=lake.key, results_prefix=RESULTS_PREFIX, queries=[training_reads, DENIED_CALLS, POLICY_CHANGES],
+            results_bucket_name=lake.bucket_names["results"], results_key=lake.key, results_prefix=RESULTS_PREFIX,
+            queries=[training_reads, DENIED_CALLS, POLICY_CHANGES],
             bytes_scanned_cutoff_mb=audit.athena_bytes_scanned_cutoff_mb, destroy_on_removal=destroy,
         )
         outputs = {
