@@ -160,6 +160,9 @@ class AuditTrail(Construct):
         destroy_on_removal: bool = False,
     ) -> None:
         super().__init__(scope, id_)
+        # Access logs are delivered by bucket policy (ACL-disabled buckets refuse the LogDeliveryWrite
+        # ACL CDK otherwise uses); set here so the pattern needs no app-level flag.
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         if data_events not in DATA_EVENTS:
             raise ValueError(f"data_events={data_events!r}: use one of {', '.join(DATA_EVENTS)}")
         if data_events != "none" and not data_event_buckets:
@@ -275,7 +278,7 @@ class AuditTrail(Construct):
             "Bucket", bucket_name=name, encryption=s3.BucketEncryption.KMS, encryption_key=self.key,
             # A locked bucket cannot be emptied, so CloudFormation could never delete it: always retained.
             removal_policy=RemovalPolicy.RETAIN if object_lock else removal_policy(destroy),
-            object_lock_enabled=bool(object_lock), object_lock_default_retention=retention,
+            object_lock_enabled=True if object_lock else None, object_lock_default_retention=retention,
             server_access_logs_bucket=self.access_log_bucket, server_access_logs_prefix="audit/",
             lifecycle_rules=[s3.LifecycleRule(
                 id="audit-retention",
