@@ -550,7 +550,7 @@ AUDIT = (
     Hop("audit-06", "auditor", "Athena (audit workgroup)", "auditor",
         ("athena:StartQueryExecution", "athena:GetQueryResults", "athena:GetNamedQuery"),
         ("arn:aws:athena:{region}:{account}:workgroup/{audit_workgroup}",), "the saved audit queries"),
-    Hop("audit-07", "auditor", "trail table (Data Catalog)", "auditor", ("glue:GetTable", "glue:GetPartitions"),
+    Hop("audit-07", "auditor", "audit database: trail table", "auditor", ("glue:GetTable", "glue:GetPartitions"),
         glue_arns("{audit_database}", "cloudtrail"), "the CloudTrail columns and projection"),
     Hop("audit-08", "Athena", "audit bucket (list)", "auditor", ("s3:ListBucket",), ("arn:aws:s3:::{audit_bucket}",),
         "the projected day's files", context=VIA_ATHENA),
