@@ -212,8 +212,6 @@ class AuditTrail(Construct):
         if not multi_region:
             skip_checkov(self.trail, ["CKV_AWS_67"], "Single-region by the audit.multi_region setting (a sandbox "
                          "that records one region); prod records every region.")
-        skip_checkov(self.trail, ["CKV_AWS_252"], "No SNS notification per delivered log file: the audit trail "
-                     "is read through Athena, and a topic per file would only add cost and noise.")
         if self.log_group is None:
             acknowledge(self.trail, ["HIPAA.Security-CloudTrailCloudWatchLogsEnabled",
                                      "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",
@@ -260,11 +258,8 @@ class AuditTrail(Construct):
                     "S3 server access log delivery only supports SSE-S3 (AES256) default encryption on the "
                     "destination bucket; it cannot write to a bucket whose default is SSE-KMS.")
         self._acknowledge_replication(bucket)
-        acknowledge(bucket, ["AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled",
-                             "NIST.800.53.R5-S3BucketLoggingEnabled", "PCI.DSS.321-S3BucketLoggingEnabled"],
-                    "Access-log destination of the audit bucket: logging it into itself would log every log "
-                    "delivery, and into the audit bucket would make the trail depend on its own reads.",
-                    checkov=["CKV_AWS_18"])
+        skip_checkov(bucket, ["CKV_AWS_18"], "Access-log destination of the audit bucket: logging it into itself "
+                     "would log every log delivery, and into the audit bucket would make the trail log its own reads.")
         return bucket
 
     def _trail_bucket(self, name: str, expire_after_days: int, archive_after_days: int | None,
