@@ -108,6 +108,20 @@ _SAGEMAKER: dict[str, Any] = {
     "notebook_instance_type": "ml.t3.medium",
 }
 
+_AUDIT: dict[str, Any] = {
+    "enabled": True,
+    "multi_region": False,  # sandbox: the deployment's region only
+    # The lake is small in a sandbox: record reads and writes, so "who read the training data" answers.
+    "s3_data_events": "all",
+    "cloudwatch_logs": False,  # no log-group ingestion cost; Athena answers the questions
+    "log_retention_days": 14,
+    "object_lock_mode": None,  # a locked bucket could not be torn down
+    "object_lock_days": None,
+    "archive_after_days": None,
+    "expire_after_days": 90,
+    "athena_bytes_scanned_cutoff_mb": 1024,
+}
+
 PROFILES: dict[str, dict[str, Any]] = {
     "sandbox": {
         "profile": "sandbox",
@@ -124,6 +138,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "catalog": _CATALOG,
         "network": _NETWORK,
         "sagemaker": _SAGEMAKER,
+        "audit": _AUDIT,
     },
     "prod": {
         "profile": "prod",
@@ -176,6 +191,20 @@ PROFILES: dict[str, dict[str, Any]] = {
                                        "weight": 1.0, "model_artifact": None}],
                 "data_capture_sampling_percent": 20,
                 "autoscaling_max_instances": 6,
+            },
+        ),
+        "audit": deep_merge(
+            _AUDIT,
+            {
+                "multi_region": True,
+                "cloudwatch_logs": True,
+                "log_retention_days": 365,
+                # Governance: nobody deletes a log file for a year unless granted s3:BypassGovernanceRetention.
+                "object_lock_mode": "GOVERNANCE",
+                "object_lock_days": 365,
+                "archive_after_days": 90,
+                "expire_after_days": 2557,  # seven years
+                "athena_bytes_scanned_cutoff_mb": 10240,
             },
         ),
     },

@@ -382,6 +382,52 @@ class SageMakerSettings:
         return self
 
 
+AUDIT_DATA_EVENTS = ("none", "read", "write", "all")
+OBJECT_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+
+
+@settings_class
+class AuditSettings:
+    """The CloudTrail audit trail, its bucket and the Athena queries over it."""
+
+    enabled: Flag  # false: no Audit stack at all (no trail, bucket, key or queries)
+    multi_region: Flag  # one trail recording every region (true) or the deployment's region only
+    # S3 object-level events of the lake's raw and curated zones: none, reads, writes or both.
+    s3_data_events: Annotated[Literal["none", "read", "write", "all"],
+                              one_of(AUDIT_DATA_EVENTS, "an S3 data-event choice",
+                                     note=" (data events cost $0.10 per 100,000)")]
+    cloudwatch_logs: Flag  # also deliver events to an encrypted log group (for metric filters and alarms)
+    log_retention_days: Retention  # that log group's retention
+    object_lock_mode: Annotated[str | None, text(
+        lambda v: None if v in OBJECT_LOCK_MODES else (f"={show(v)} is not an Object Lock mode: use one of "
+                                                       f"{', '.join(OBJECT_LOCK_MODES)} (or null for no Object Lock)"),
+        allowed="an Object Lock mode", null="for no Object Lock")]  # prod: on; sandbox: off
+    object_lock_days: Annotated[int | None, number(int, 1, 36500, " days", null="with no Object Lock")]
+    archive_after_days: Annotated[int | None, number(int, 0, 36500, " days", null="to skip it")]  # Glacier IR
+    expire_after_days: Annotated[int, number(int, 1, 36500, " days")]
+    athena_bytes_scanned_cutoff_mb: Annotated[int, number(
+        int, ATHENA_MIN_CUTOFF_MB, 10**9, " MB", note=f" (Athena's minimum is {ATHENA_MIN_CUTOFF_MB} MB per query)")]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AuditSettings:
+        problems = []
+        if self.object_lock_mode is not None and self.object_lock_days is None:
+            problems.append(f".object_lock_days=null: Object Lock mode {self.object_lock_mode} needs a retention "
+                            "of 1..36500 days")
+        if self.object_lock_mode is None and self.object_lock_days is not None:
+            problems.append(f".object_lock_days={self.object_lock_days}: must be null while object_lock_mode is "
+                            "null (Object Lock is off)")
+        if self.object_lock_days is not None and self.expire_after_days < self.object_lock_days:
+            problems.append(f".expire_after_days={self.expire_after_days} must be at least object_lock_days="
+                            f"{self.object_lock_days}: S3 cannot expire a locked log file")
+        if self.archive_after_days is not None and self.expire_after_days <= self.archive_after_days:
+            problems.append(f".expire_after_days={self.expire_after_days} must be greater than archive_after_days="
+                            f"{self.archive_after_days} (lifecycle days must ascend)")
+        if problems:
+            fail(*problems)
+        return self
+
+
 def _name_prefix_problem(prefix: str) -> str | None:
     if NAME_PREFIX_PATTERN.match(prefix) and len(prefix) <= MAX_NAME_PREFIX and not prefix.startswith(
             RESERVED_BUCKET_PREFIXES):
@@ -408,6 +454,7 @@ class Settings:
     catalog: CatalogSettings
     network: NetworkSettings
     sagemaker: SageMakerSettings
+    audit: AuditSettings
 
     @model_validator(mode="after")
     def _prod_keeps_data(self) -> Settings:

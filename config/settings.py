@@ -15,6 +15,7 @@ from config.schema import (
     MAX_NAME_PREFIX,
     SUBNET_PREFIX_LENGTH,
     ZONE_NAMES,
+    AuditSettings,
     CatalogSettings,
     DataLakeSettings,
     NetworkSettings,
@@ -32,5 +33,5 @@ __all__ = [
     "ACCESS_LOGS_BUCKET_PURPOSE", "HOSTING_INSTANCE_TYPES", "LOG_RETENTION_DAYS", "MAX_NAME_PREFIX",
     "NOTEBOOK_INSTANCE_TYPES", "SUBNET_PREFIX_LENGTH", "ZONE_NAMES", "CatalogSettings", "DataLakeSettings",
     "NetworkSettings", "SageMakerSettings", "Settings", "SettingsError", "StreamingSettings", "VariantSettings",
-    "ZoneLifecycle", "deep_merge", "parse_settings", "settings_as_json", "suggest",
+    "ZoneLifecycle", "AuditSettings", "deep_merge", "parse_settings", "settings_as_json", "suggest",
 ]

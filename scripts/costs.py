@@ -34,7 +34,16 @@ PRICES = {
                                "ml.m5.xlarge": 0.23, "ml.c5.large": 0.102, "ml.c5.xlarge": 0.204,
                                "ml.r5.large": 0.151},
     "sagemaker_notebook_hour": {"ml.t3.medium": 0.05, "ml.t3.large": 0.10, "ml.m5.xlarge": 0.23},
+    "cloudtrail_management_copy_per_100k": 2.00,  # the account's first copy of management events is free
+    "cloudtrail_data_events_per_100k": 0.10,
+    "s3_standard_gb_month": 0.023,
+    "cloudwatch_logs_ingestion_gb": 0.50,
 }
+# The audit trail's volume-driven costs, at a stated volume (they are zero at zero traffic, but a
+# trail is never idle: every API call of the account is an event).
+AUDIT_ASSUMPTIONS = {"data_events_per_month": 1_000_000, "log_files_gb_stored": 5,
+                     "events_gb_ingested_per_month": 1}
+ASSUMED = "at the assumed volume"
 GLUE_WORKER_DPU = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
 
 
@@ -139,10 +148,38 @@ def lines_for(stack: str, template: dict) -> list[Line]:
             lines.append(Line(stack, f"pipeline endpoint variant {variant['VariantName']}: {count} x "
                                      f"{variant['InstanceType']}", count * price * HOURS_PER_MONTH,
                               "sagemaker.endpoint_variants", when="after a pipeline run"))
+    for _, props in _resources(template, "AWS::CloudTrail::Trail"):
+        lines += _trail_lines(stack, props)
     for _, props in _resources(template, "AWS::SageMaker::NotebookInstance"):
         price = PRICES["sagemaker_notebook_hour"][props["InstanceType"]]
         lines.append(Line(stack, f"notebook {props['InstanceType']} (until stopped)", price * HOURS_PER_MONTH,
                           "sagemaker.notebook_enabled"))
+    return lines
+
+
+def _trail_lines(stack: str, props: dict) -> list[Line]:
+    """The trail: management events (free for the account's first copy), and at AUDIT_ASSUMPTIONS'
+    volume its S3 data events, the log files kept in S3 and the CloudWatch Logs delivery."""
+    volume = AUDIT_ASSUMPTIONS
+    lines = [Line(stack, "trail management events (first copy in the account; a second trail's copy costs "
+                         f"${PRICES['cloudtrail_management_copy_per_100k']:.2f} per 100,000)", 0.0, "audit.enabled")]
+    data = [s for s in props.get("AdvancedEventSelectors", [])
+            if {"Field": "eventCategory", "Equals": ["Data"]} in s["FieldSelectors"]]
+    if data:
+        read_only = next((f["Equals"][0] for f in data[0]["FieldSelectors"] if f["Field"] == "readOnly"), None)
+        kind = {"true": "reads", "false": "writes", None: "reads and writes"}[read_only]
+        events = volume["data_events_per_month"]
+        lines.append(Line(stack, f"S3 data events of the lake ({kind}), assumed {events:,} a month",
+                          events / 100_000 * PRICES["cloudtrail_data_events_per_100k"], "audit.s3_data_events",
+                          when=ASSUMED))
+    stored = volume["log_files_gb_stored"]
+    lines.append(Line(stack, f"trail log files in S3 Standard, assumed {stored} GB stored",
+                      stored * PRICES["s3_standard_gb_month"], "audit.expire_after_days, audit.archive_after_days",
+                      when=ASSUMED))
+    if "CloudWatchLogsLogGroupArn" in props:
+        ingested = volume["events_gb_ingested_per_month"]
+        lines.append(Line(stack, f"trail events to CloudWatch Logs, assumed {ingested} GB a month ingested",
+                          ingested * PRICES["cloudwatch_logs_ingestion_gb"], "audit.cloudwatch_logs", when=ASSUMED))
     return lines
 
 
@@ -171,11 +208,11 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     out = [f"{title} (us-east-1 list prices of {PRICES['as_of']}, {HOURS_PER_MONTH} h/month):", "",
            "| stack | idle cost driver | USD/month | changed by |", "|---|---|---:|---|"]
     by_stack: dict[str, float] = {}
-    later = []
+    later, assumed = [], []
     for stack, lines in stacks.items():
         for line in lines:
             row = f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} | {line.driver} |"
-            (out if line.when == "idle" else later).append(row)
+            (out if line.when == "idle" else assumed if line.when == ASSUMED else later).append(row)
         by_stack[stack] = sum(line.monthly_usd for line in lines if line.when == "idle")
     for stack, subtotal in by_stack.items():
         out.append(f"| {stack} | **stack total** | **{subtotal:.2f}** | |")
@@ -183,6 +220,9 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     if later:
         out += ["", "After the first pipeline run (the pipeline's endpoint, outside CloudFormation, until deleted):",
                 "", "| stack | run-time cost driver | USD/month | changed by |", "|---|---|---:|---|", *later]
+    if assumed:
+        out += ["", "The audit trail at an assumed volume (not idle: every API call of the account is an event):", "",
+                "| stack | volume cost driver | USD/month | changed by |", "|---|---|---:|---|", *assumed]
     return "\n".join(out) + "\n"
 
 

@@ -157,6 +157,19 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     "vpc_guard": Output("SageMaker", "VpcOnlyGuardPolicyArn", optional=True),
     "producer_policy": Output("Streaming", "ProducerPolicyArn"),
     "analyst_policy": Output("Catalog", "AnalystPolicyArn"),
+    # audit trail
+    "trail": Output("Audit", "TrailArn"),
+    "audit_bucket": Output("Audit", "AuditBucketName"),
+    "audit_key": Output("Audit", "AuditKeyArn"),
+    "audit_database": Output("Audit", "AuditDatabaseName"),
+    "audit_workgroup": Output("Audit", "AuditWorkGroupName"),
+    "audit_output": One("Audit", WORKGROUP, "WorkGroupConfiguration.ResultConfiguration.OutputLocation"),
+    "audit_results_key": One("Audit", WORKGROUP,
+                             "WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration.KmsKey"),
+    "auditor_policy": Output("Audit", "AuditorPolicyArn"),
+    # Only when audit.cloudwatch_logs is on.
+    "trail_log_role": Each("Audit", "AWS::CloudTrail::Trail", "CloudWatchLogsRoleArn"),
+    "trail_log_group": Each("Audit", "AWS::Logs::LogGroup", {"name": "@Ref"}),
 }
 
 
@@ -207,6 +220,9 @@ PRINCIPALS: dict[str, Role | Service | AccountPrincipal | Holding] = {
     "notebook role": Role("{notebook_role}"),
     "application": AccountPrincipal(),
     "principal with the VPC guard": AccountPrincipal(attached=("{vpc_guard}",)),
+    "CloudTrail": Service("cloudtrail.amazonaws.com"),
+    "trail's CloudWatch Logs role": Role("{trail_log_role}"),
+    "auditor": Holding(("{auditor_policy}",)),
 }
 
 
@@ -502,12 +518,87 @@ SAGEMAKER_HOPS = (
         context={"iam:PassedToService": "glue.amazonaws.com"}, expect="ImplicitlyDenied"),
 )
 
+# CloudTrail's key layout: AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<time>_<id>.json.gz
+TRAIL_LOG_FILE = ("arn:aws:s3:::{audit_bucket}/AWSLogs/{account}/CloudTrail/{region}/2026/11/24/"
+                  "{account}_CloudTrail_{region}_20261124T1005Z_a1B2c3D4e5F6g7H8.json.gz")
+TRAIL_DIGEST_FILE = ("arn:aws:s3:::{audit_bucket}/AWSLogs/{account}/CloudTrail-Digest/{region}/2026/11/24/"
+                     "{account}_CloudTrail-Digest_{region}_{audit_bucket}_{region}_20261124T100000Z.json.gz")
+FROM_THE_TRAIL = {"aws:SourceArn": "{trail}"}
+AS_CLOUDTRAIL_WRITES = {**FROM_THE_TRAIL, "s3:x-amz-acl": "bucket-owner-full-control",
+                        "s3:x-amz-server-side-encryption": "aws:kms",
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id": "{audit_key}"}
+ANOTHER_TRAIL = "arn:aws:cloudtrail:{region}:{account}:trail/another-trail"
+TRAIL_KEY = Kms("{audit_key}", ("kms:GenerateDataKey",), context={"aws:cloudtrail:arn": "{trail}"},
+                request=FROM_THE_TRAIL)
+VIA_ATHENA = {"aws:CalledVia": ["athena.amazonaws.com"]}
+
+AUDIT = (
+    Hop("audit-01", "CloudTrail", "audit bucket", "CloudTrail", ("s3:GetBucketAcl",),
+        ("arn:aws:s3:::{audit_bucket}",), "the ACL check before delivery", context=FROM_THE_TRAIL),
+    Hop("audit-02", "CloudTrail", "audit bucket: log files", "CloudTrail", ("s3:PutObject",), (TRAIL_LOG_FILE,),
+        "management and S3 data events (JSON, gzip), SSE-KMS with the trail's key", context=AS_CLOUDTRAIL_WRITES,
+        kms=TRAIL_KEY),
+    Hop("audit-03", "CloudTrail", "audit bucket: digest files", "CloudTrail", ("s3:PutObject",), (TRAIL_DIGEST_FILE,),
+        "hourly signed digests (log-file validation)", context=AS_CLOUDTRAIL_WRITES, kms=TRAIL_KEY),
+    Hop("audit-04", "CloudTrail", "audit key", "CloudTrail", ("kms:DescribeKey",), ("{audit_key}",),
+        "the key check when the trail is created or updated", context=FROM_THE_TRAIL),
+    Hop("audit-05", "CloudTrail", "trail log group", "trail's CloudWatch Logs role",
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        (log_stream("{trail_log_group.name}", "{account}_CloudTrail_{region}"),
+         log_stream("{trail_log_group.name}", "{account}_CloudTrail_us-east-1")),
+        "events, one stream per recorded region (audit.cloudwatch_logs)"),
+    Hop("audit-06", "auditor", "Athena (audit workgroup)", "auditor",
+        ("athena:StartQueryExecution", "athena:GetQueryResults", "athena:GetNamedQuery"),
+        ("arn:aws:athena:{region}:{account}:workgroup/{audit_workgroup}",), "the saved audit queries"),
+    Hop("audit-07", "auditor", "audit database: trail table", "auditor", ("glue:GetTable", "glue:GetPartitions"),
+        glue_arns("{audit_database}", "cloudtrail"), "the CloudTrail columns and projection"),
+    Hop("audit-08", "Athena", "audit bucket (list)", "auditor", ("s3:ListBucket",), ("arn:aws:s3:::{audit_bucket}",),
+        "the projected day's files", context=VIA_ATHENA),
+    Hop("audit-09", "Athena", "audit bucket: log files", "auditor", ("s3:GetObject",), (TRAIL_LOG_FILE,),
+        "scanned log files", context=VIA_ATHENA,
+        kms=Kms("{audit_key}", ("kms:Decrypt",), "s3", {"aws:cloudtrail:arn": "{trail}"})),
+    Hop("audit-10", "Athena", "results zone: audit results", "auditor", ("s3:PutObject",),
+        ("{audit_output|s3arn}00000000-1111-2222-3333-444444444444.csv",), "query results",
+        context={**sse("{audit_results_key}"), **VIA_ATHENA},
+        kms=through_s3("{audit_results_key}", "{audit_output|bucketarn}", "kms:GenerateDataKey", "kms:Decrypt")),
+    # Must fail:
+    Hop("audit-11", "another trail", "audit bucket: log files", "CloudTrail", ("s3:PutObject",), (TRAIL_LOG_FILE,),
+        "nothing: only this trail writes here", context={**AS_CLOUDTRAIL_WRITES, "aws:SourceArn": ANOTHER_TRAIL},
+        expect="ImplicitlyDenied"),
+    Hop("audit-12", "another trail", "audit bucket (ACL check)", "CloudTrail", ("s3:GetBucketAcl",),
+        ("arn:aws:s3:::{audit_bucket}",), "nothing: only this trail", context={"aws:SourceArn": ANOTHER_TRAIL},
+        expect="ImplicitlyDenied"),
+    Hop("audit-13", "another trail", "audit key", "CloudTrail", ("kms:GenerateDataKey",), ("{audit_key}",),
+        "nothing: only this trail encrypts with the key",
+        context={"aws:SourceArn": ANOTHER_TRAIL, "kms:EncryptionContext:aws:cloudtrail:arn": ANOTHER_TRAIL},
+        expect="ImplicitlyDenied"),
+    Hop("audit-14", "CloudTrail", "audit bucket, another account's prefix", "CloudTrail", ("s3:PutObject",),
+        ("arn:aws:s3:::{audit_bucket}/AWSLogs/444455556666/CloudTrail/{region}/2026/11/24/x.json.gz",),
+        "nothing: only this account's log files", context=AS_CLOUDTRAIL_WRITES, expect="ImplicitlyDenied"),
+    Hop("audit-15", "CloudTrail", "audit bucket, without the owner ACL", "CloudTrail", ("s3:PutObject",),
+        (TRAIL_LOG_FILE,), "nothing: CloudTrail always sends bucket-owner-full-control",
+        context={**AS_CLOUDTRAIL_WRITES, "s3:x-amz-acl": "private"}, expect="ImplicitlyDenied"),
+    Hop("audit-16", "anyone", "audit bucket over HTTP", "application", ("s3:GetObject",), (TRAIL_LOG_FILE,),
+        "a read without TLS", context={"aws:SecureTransport": "false"}, expect="ExplicitlyDenied"),
+    Hop("audit-17", "analyst", "audit bucket: log files", "analyst", ("s3:GetObject",), (TRAIL_LOG_FILE,),
+        "nothing: the lake's analysts do not read the trail", context=VIA_ATHENA, expect="ImplicitlyDenied"),
+    Hop("audit-18", "auditor", "audit bucket: delete a log file", "auditor", ("s3:DeleteObject",), (TRAIL_LOG_FILE,),
+        "nothing: auditors read the trail, they never change it", expect="ImplicitlyDenied"),
+    Hop("audit-19", "auditor", "audit key, not through S3", "auditor", ("kms:Decrypt",), ("{audit_key}",),
+        "direct use of the trail's key", context={"kms:EncryptionContext:aws:cloudtrail:arn": "{trail}"},
+        expect="ImplicitlyDenied"),
+    Hop("audit-20", "CloudTrail", "another log group", "trail's CloudWatch Logs role", ("logs:PutLogEvents",),
+        (log_stream("{transform_log_group}", "{account}_CloudTrail_{region}"),),
+        "nothing: the role writes only the trail's log group", expect="ImplicitlyDenied"),
+)
+
 ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Streaming ingestion into the data lake": STREAMING,
     "Logs and alarms": LOGS_AND_ALARMS,
     "Catalog and Athena": CATALOG,
     "ML network": ML_NETWORK,
     "SageMaker": SAGEMAKER_HOPS,
+    "Audit trail": AUDIT,
 }
 HOPS: tuple[Hop, ...] = tuple(hop for hops in ARCHITECTURES.values() for hop in hops)
 

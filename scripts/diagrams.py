@@ -135,6 +135,8 @@ ICONS = (
     ("pipeline", ("integration", "StepFunctions")), ("execution role", ("security", "IAMRole")),
     ("training job", ("ml", "SagemakerTrainingJob")), ("model", ("ml", "SagemakerModel")),
     ("VPC", ("network", "VPC")),
+    ("CloudTrail", ("management", "Cloudtrail")), ("trail", ("management", "Cloudtrail")),
+    ("auditor", ("general", "User")),
 )
 
 

@@ -42,6 +42,7 @@ class Trace:
 
 
 S000, S003, S004 = "000_9189b603e09bc9bf.txt", "003_a34f3d96b6317154.txt", "004_0a8284ca0a231664.txt"
+S001 = "001_3d29dc4bf2dd676e.txt"
 
 TRACES = (
     Trace(S000, "Forced encryption at upload (necessitates encryption headers)", "patterns.data_lake.DataLakeStorage",
@@ -149,6 +150,34 @@ TRACES = (
     Trace(S003, "The default is a public VPC i.e. access to internet", "patterns.private_notebook.PrivateNotebook",
           ("custom", "SageMaker", "AWS::SageMaker::NotebookInstance", "DirectInternetAccess", "Disabled"),
           "tests/test_ml_network.py::test_there_is_no_path_to_the_internet"),
+    # audit trail
+    Trace(S001, "AWS CloudTrail captures API calls and related events made by or on behalf of your AWS account and "
+                "delivers the log files to an Amazon S3 bucket that you specify.", "patterns.audit_trail.AuditTrail",
+          ("sandbox", "Audit", "AWS::CloudTrail::Trail", "IsLogging", True),
+          "tests/test_audit.py::test_trail_validates_log_files_encrypts_with_its_key_and_records_management_events"),
+    Trace(S000, "Trail can be applied to all regions (default) or a single region", "patterns.audit_trail.AuditTrail",
+          ("prod", "Audit", "AWS::CloudTrail::Trail", "IsMultiRegionTrail", True),
+          "tests/test_audit.py::test_trail_is_multi_region_in_prod_and_single_region_in_the_sandbox"),
+    Trace(S000, "Management events (default on)", "patterns.audit_trail.AuditTrail",
+          ("sandbox", "Audit", "AWS::CloudTrail::Trail", "AdvancedEventSelectors[*].FieldSelectors[*].Equals[*]",
+           "Management"),
+          "tests/test_audit.py::test_trail_validates_log_files_encrypts_with_its_key_and_records_management_events"),
+    Trace(S000, "Data events (default off due to volume, though can be turned on to trigger/invoke)",
+          "patterns.audit_trail.AuditTrail",
+          ("prod", "Audit", "AWS::CloudTrail::Trail", "AdvancedEventSelectors[*].FieldSelectors[*].Equals[*]",
+           "AWS::S3::Object"),
+          "tests/test_audit.py::test_s3_data_events_cover_the_raw_and_curated_zones"),
+    Trace(S000, "Cloudtrail Events are stored for 90 days, though can be sent to S3 and analyzed by Athena",
+          "patterns.audit_trail.TrailTable",
+          ("sandbox", "Audit", "AWS::Glue::Table", "TableInput.StorageDescriptor.SerdeInfo.SerializationLibrary",
+           "com.amazon.emr.hive.serde.CloudTrailSerde"),
+          "tests/test_audit.py::test_who_read_the_training_data"),
+    Trace(S000, "query web logs (CloudTrail, CloudFront, VPC, ELB)", "patterns.audit_trail.AuditQueries",
+          ("sandbox", "Audit", "AWS::Athena::NamedQuery", "Name", "key-and-bucket-policy-changes"),
+          "tests/test_audit.py::test_who_changed_a_key_policy_or_a_bucket_policy"),
+    Trace(S000, "Api calls can be sent to AWS CloudTrail", "patterns.audit_trail.AuditQueries",
+          ("sandbox", "Audit", "AWS::Athena::NamedQuery", "Name", "denied-api-calls"),
+          "tests/test_audit.py::test_which_api_calls_were_denied"),
 )
 
 

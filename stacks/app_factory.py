@@ -28,6 +28,7 @@ from cdk_nag import (
 from config import deployment
 from config.settings import Settings
 from patterns.compliance import refuse_unscanned_resources
+from stacks.audit_stack import AuditStack
 from stacks.catalog_stack import CatalogStack
 from stacks.data_lake_stack import DataLakeStack
 from stacks.ml_network_stack import MlNetworkStack
@@ -88,6 +89,9 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     sagemaker = add(SageMakerStack, "SageMaker", "sagemaker",
                     "SageMaker training pipeline and real-time endpoint in a private VPC", lake=lake,
                     network=ml_network.network, shared=shared)
+    if settings.audit.enabled:
+        add(AuditStack, "Audit", "audit", "CloudTrail audit trail -> encrypted S3 -> Athena saved queries",
+            lake=lake, training_data_prefix=settings.sagemaker.training_data_prefix)
     # Names, not tokens, carry these: make the deploy order explicit.
     catalog.add_stack_dependency(streaming, "the ETL job and saved queries read the raw table")
     sagemaker.add_stack_dependency(streaming, "endpoint alarms notify the alerts topic")

@@ -22,6 +22,7 @@ import aws_cdk as cdk  # noqa: E402
 
 from patterns.alerts import AlertsTopic  # noqa: E402
 from patterns.athena import AnalystAccess, QueryWorkgroup  # noqa: E402
+from patterns.audit_trail import DENIED_CALLS, AuditQueries, AuditTrail, ObjectLock, TrailTable  # noqa: E402
 from patterns.curation_job import CurationJob  # noqa: E402
 from patterns.data_lake import DataLakeStorage, ZoneTiering  # noqa: E402
 from patterns.dataset_schema import load_schema  # noqa: E402
@@ -77,6 +78,14 @@ RealtimeEndpoint(stack, "Hosting", name="acme-endpoint", model_artifact="s3://ac
 PrivateNotebook(stack, "Notebook", name="acme-notebook", ml_key=key, lake=lake,
                 subnet=network.subnets.subnets[0], security_group=network.workload_security_group,
                 pipeline=pipeline)
+trail = AuditTrail(stack, "Trail", name="acme-audit", bucket_name="acme-audit-trail",
+                   access_log_bucket_name="acme-audit-logs",
+                   key_alias="alias/acme-audit", data_events="read", data_event_buckets=[lake.bucket_arn("curated")],
+                   object_lock=ObjectLock(mode="GOVERNANCE", days=30), cloudwatch_logs_retention_days=30)
+trail_table = TrailTable(stack, "TrailTable", trail=trail, database_name="acme_audit")
+AuditQueries(stack, "AuditQueries", name="acme-audit", trail=trail, table=trail_table,
+             results_bucket_name=lake.bucket_names["results"], results_key=lake.key, results_prefix="audit/",
+             queries=[DENIED_CALLS])
 
 print(json.dumps({
     "imported": modules,

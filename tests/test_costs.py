@@ -15,8 +15,8 @@ def test_the_whole_sandbox_idles_under_17_usd_a_month_with_the_endpoint_and_note
     report = costs.report(sandbox.assembly_dir)
     assert sandbox.built.settings.sagemaker.model_artifact is None
     assert not sandbox.built.settings.sagemaker.notebook_enabled
-    # 1 provisioned shard 10.95 + 4 KMS keys 4.00 + 6 alarms 0.60; no interface endpoint.
-    assert costs.total(report) == pytest.approx(15.55)
+    # 1 provisioned shard 10.95 + 5 KMS keys 5.00 + 6 alarms 0.60; no interface endpoint.
+    assert costs.total(report) == pytest.approx(16.55)
     assert costs.total(report) < costs.SANDBOX_TARGET_USD
 
 
@@ -25,8 +25,8 @@ def test_sandbox_drivers(sandbox):
     assert not [item for item in lines if "interface endpoint" in item]
     assert lines["Kinesis stream, 1 provisioned shard"].monthly_usd == pytest.approx(10.95)
     keys = [line for stack in costs.report(sandbox.assembly_dir).values() for line in stack if "KMS key" in line.item]
-    assert sorted(line.stack for line in keys) == ["Catalog", "DataLake", "MlNetwork", "Streaming"]
-    assert sum(line.monthly_usd for line in keys) == pytest.approx(4.0)
+    assert sorted(line.stack for line in keys) == ["Audit", "Catalog", "DataLake", "MlNetwork", "Streaming"]
+    assert sum(line.monthly_usd for line in keys) == pytest.approx(5.0)
     assert not any("NAT" in item or item.startswith("endpoint variant") or "crawler" in item for item in lines)
 
 
@@ -67,7 +67,7 @@ def test_every_hosting_and_notebook_type_the_settings_allow_has_a_price():
 def test_rendered_table_has_stack_totals_and_a_grand_total(sandbox):
     table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
     assert "| SageMaker | **stack total** | **0.00** | |" in table
-    assert "| all | **total** | **15.55** | |" in table
+    assert "| all | **total** | **16.55** | |" in table
 
 
 def test_the_pipeline_endpoint_is_priced_as_a_run_time_cost_not_an_idle_one(sandbox, prod):
@@ -78,4 +78,20 @@ def test_the_pipeline_endpoint_is_priced_as_a_run_time_cost_not_an_idle_one(sand
     table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
     idle, after = table.split("After the first pipeline run")
     assert "pipeline endpoint" not in idle and "| SageMaker | pipeline endpoint variant primary" in after
-    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(15.55)  # not in the idle total
+    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(16.55)  # not in the idle total
+
+
+def test_the_audit_trail_prices_data_events_and_storage_at_the_stated_volume_not_as_idle(sandbox, prod):
+    sandbox_lines, prod_lines = lines_by_item(sandbox), lines_by_item(prod)
+    management = [line for item, line in sandbox_lines.items() if item.startswith("trail management events")]
+    assert [(line.monthly_usd, line.when) for line in management] == [(0.0, "idle")]
+    # 1,000,000 data events at $0.10 per 100,000; 5 GB at $0.023.
+    data = sandbox_lines["S3 data events of the lake (reads and writes), assumed 1,000,000 a month"]
+    assert (data.monthly_usd, data.when, data.driver) == (pytest.approx(1.00), costs.ASSUMED, "audit.s3_data_events")
+    assert sandbox_lines["trail log files in S3 Standard, assumed 5 GB stored"].monthly_usd == pytest.approx(0.115)
+    assert "trail events to CloudWatch Logs, assumed 1 GB a month ingested" not in sandbox_lines
+    assert prod_lines["trail events to CloudWatch Logs, assumed 1 GB a month ingested"].monthly_usd == \
+        pytest.approx(0.50)
+    table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
+    idle, assumed = table.split("The audit trail at an assumed volume")
+    assert "S3 data events" not in idle and "| Audit | S3 data events of the lake" in assumed

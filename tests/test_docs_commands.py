@@ -561,7 +561,7 @@ def test_pinned_cli_selects_stacks_by_id(pinned_cdk, sandbox):
     listing = pinned_cdk.submit(["ls", *app_], cwd=where)
     by_name = pinned_cdk.submit(["synth", "--quiet", *app_, "mlspec-sbx-streaming"], cwd=where)
     assert {line.split()[0] for line in listing.result().stdout.splitlines() if line.strip()} \
-        == {"DataLake", "Streaming", "Catalog", "MlNetwork", "SageMaker"} == set(sandbox.built.stacks)
+        == {"DataLake", "Streaming", "Catalog", "MlNetwork", "SageMaker", "Audit"} == set(sandbox.built.stacks)
     assert by_name.result().returncode != 0
     assert "No stacks match the name(s) mlspec-sbx-streaming" in by_name.result().stderr
 

@@ -90,7 +90,7 @@ def test_a_copy_of_patterns_alone_imports_every_module_and_builds_every_non_stre
     assert not [source for source in built["asset_sources"] if source.startswith(str(PROJECT_ROOT))]
     assert {"Custom::PrefixListLookup", "Custom::DefaultSecurityGroupClosed", "AWS::Glue::Job", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup",
             "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine", "AWS::SageMaker::Endpoint",
-            "AWS::SageMaker::NotebookInstance"} <= set(built["resource_types"])
+            "AWS::SageMaker::NotebookInstance", "AWS::CloudTrail::Trail"} <= set(built["resource_types"])
 
 
 # ---------------------------------------------------------------- keys

@@ -280,6 +280,28 @@ MATRIX = [
     _sm("alarm_model_latency_ms", 0, "allowed 1..1000000 ms"),
     _sm("notebook_enabled", "no", "must be true or false"),
     _sm("notebook_instance_type", "t3.medium", "supported notebook instance type: use one of ml.t3.medium"),
+    # --- audit trail
+    Bad("audit", True, "must be an object"),
+    Bad("audit.enabled", "yes", "must be true or false"),
+    Bad("audit.multi_region", 1, "must be true or false"),
+    Bad("audit.s3_data_events", "reads", "use one of none, read, write, all"),
+    Bad("audit.s3_data_events", None, "use one of none, read, write, all"),
+    Bad("audit.cloudwatch_logs", "false", "must be true or false"),
+    Bad("audit.log_retention_days", 10, "a CloudWatch Logs retention in days"),
+    Bad("audit.object_lock_mode", "LEGAL_HOLD", "use one of GOVERNANCE, COMPLIANCE (or null for no Object Lock)"),
+    Bad("audit.object_lock_mode", "GOVERNANCE", "Object Lock mode GOVERNANCE needs a retention of 1..36500 days",
+        shown="audit.object_lock_days=null"),
+    Bad("audit.object_lock_days", 30, "must be null while object_lock_mode is null"),
+    Bad("audit.object_lock_days", 0, "allowed 1..36500 days (or null with no Object Lock)", profile="prod"),
+    Bad("audit.object_lock_days", 3000, "must be at least object_lock_days=3000: S3 cannot expire a locked log file",
+        profile="prod", shown="audit.expire_after_days=2557"),
+    Bad("audit.archive_after_days", 3000, "must be greater than archive_after_days=3000", profile="prod",
+        shown="audit.expire_after_days=2557"),
+    Bad("audit.archive_after_days", -1, "allowed 0..36500 days (or null to skip it)"),
+    Bad("audit.expire_after_days", 0, "allowed 1..36500 days"),
+    Bad("audit.expire_after_days", "90", "must be a whole number"),
+    Bad("audit.athena_bytes_scanned_cutoff_mb", 5, "Athena's minimum is 10 MB per query"),
+    Bad("audit.trail_name", "x", "the settings of audit are enabled"),
 ]
 
 
