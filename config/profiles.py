@@ -108,6 +108,13 @@ _SAGEMAKER: dict[str, Any] = {
     "notebook_instance_type": "ml.t3.medium",
 }
 
+# Off in both profiles: it changes account-wide Lake Formation settings (docs/security.md).
+_LAKE_FORMATION: dict[str, Any] = {
+    "enabled": False,
+    "admins": [],
+    "analyst_principals": [],
+}
+
 PROFILES: dict[str, dict[str, Any]] = {
     "sandbox": {
         "profile": "sandbox",
@@ -124,6 +131,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "catalog": _CATALOG,
         "network": _NETWORK,
         "sagemaker": _SAGEMAKER,
+        "lake_formation": _LAKE_FORMATION,
     },
     "prod": {
         "profile": "prod",
@@ -178,6 +186,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "autoscaling_max_instances": 6,
             },
         ),
+        "lake_formation": _LAKE_FORMATION,
     },
 }
 

@@ -88,6 +88,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     sagemaker = add(SageMakerStack, "SageMaker", "sagemaker",
                     "SageMaker training pipeline and real-time endpoint in a private VPC", lake=lake,
                     network=ml_network.network, shared=shared)
+    # Lake Formation (when on) grants the SageMaker execution role read access to the curated dataset.
+    catalog.grant_lake_formation_reader("SageMakerExecution", sagemaker.execution.role.role_arn)
     # Names, not tokens, carry these: make the deploy order explicit.
     catalog.add_stack_dependency(streaming, "the ETL job and saved queries read the raw table")
     sagemaker.add_stack_dependency(streaming, "endpoint alarms notify the alerts topic")
