@@ -157,6 +157,8 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     "vpc_guard": Output("SageMaker", "VpcOnlyGuardPolicyArn", optional=True),
     "producer_policy": Output("Streaming", "ProducerPolicyArn"),
     "analyst_policy": Output("Catalog", "AnalystPolicyArn"),
+    # Lake Formation (lake_formation.enabled): each registered zone and the role Lake Formation uses there.
+    "lf_location": Each("Catalog", "AWS::LakeFormation::Resource", {"bucket": "ResourceArn", "role": "RoleArn"}),
 }
 
 
@@ -207,6 +209,7 @@ PRINCIPALS: dict[str, Role | Service | AccountPrincipal | Holding] = {
     "notebook role": Role("{notebook_role}"),
     "application": AccountPrincipal(),
     "principal with the VPC guard": AccountPrincipal(attached=("{vpc_guard}",)),
+    "Lake Formation registration role": Role("{lf_location.role}"),
 }
 
 
@@ -502,12 +505,33 @@ SAGEMAKER_HOPS = (
         context={"iam:PassedToService": "glue.amazonaws.com"}, expect="ImplicitlyDenied"),
 )
 
+LF_OBJECT = "{lf_location.bucket}/sensor_readings/" + DAY + "/part-0001.parquet"
+LAKE_FORMATION = (
+    # Lake Formation reads and writes a registered zone with its registration role when it vends
+    # credentials to an opted-in principal (Athena, Glue, EMR): the zones are SSE-KMS with the lake key.
+    Hop("lakeformation-01", "Lake Formation", "registered zone (bucket)", "Lake Formation registration role",
+        ("s3:ListBucket",), ("{lf_location.bucket}",), "listings for vended credentials"),
+    Hop("lakeformation-02", "Lake Formation", "registered zone (objects)", "Lake Formation registration role",
+        ("s3:GetObject",), (LF_OBJECT,), "table data read with vended credentials",
+        kms=through_s3("{lake_key}", "{lf_location.bucket}", "kms:Decrypt")),
+    Hop("lakeformation-03", "Lake Formation", "registered zone (write)", "Lake Formation registration role",
+        ("s3:PutObject",), (LF_OBJECT,), "table data written with vended credentials", context=sse("{lake_key}"),
+        kms=through_s3("{lake_key}", "{lf_location.bucket}", "kms:GenerateDataKey", "kms:Decrypt")),
+    # Must fail:
+    Hop("lakeformation-04", "Lake Formation", "results zone (not registered)", "Lake Formation registration role",
+        ("s3:GetObject",), ("arn:aws:s3:::{results_bucket}/athena/query-0001.csv",),
+        "nothing: query results are not a registered location", expect="ImplicitlyDenied"),
+    Hop("lakeformation-05", "Lake Formation", "lake key, not through S3", "Lake Formation registration role",
+        ("kms:Decrypt",), ("{lake_key}",), "nothing: the lake key only through S3", expect="ImplicitlyDenied"),
+)
+
 ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Streaming ingestion into the data lake": STREAMING,
     "Logs and alarms": LOGS_AND_ALARMS,
     "Catalog and Athena": CATALOG,
     "ML network": ML_NETWORK,
     "SageMaker": SAGEMAKER_HOPS,
+    "Lake Formation (when enabled)": LAKE_FORMATION,
 }
 HOPS: tuple[Hop, ...] = tuple(hop for hops in ARCHITECTURES.values() for hop in hops)
 
@@ -549,7 +573,10 @@ consistency, the SCPs and RCPs of the real account, and policies of resources ou
 The producer and the analyst hold only the managed policies the app exports for them (Streaming
 output `ProducerPolicyArn`, Catalog output `AnalystPolicyArn`). A principal the app defines no
 policy for (an application invoking an endpoint) is taken to hold an allow-all identity policy, so
-those hops check the resource side only.
+those hops check the resource side only. Lake Formation's own grants (when `lake_formation.enabled`)
+are a second authorization layer the evaluator does not model: its hops check the registration
+role's S3 and KMS access on the registered zones; the grants are asserted on the template
+(`tests/test_lake_formation.py`).
 """
 
 
