@@ -25,7 +25,8 @@ Usage, in any stack::
     lake = DataLakeStorage(stack, "Lake", name_prefix="acme", zones={"raw": ZoneTiering()})
     governance = LakeGovernance(stack, "LakeFormation", lake=lake, zones=["raw"],
                                 admins=["arn:aws:iam::111122223333:role/DataLakeAdmin"],
-                                deploy_role_arn=stack.synthesizer.cloud_formation_execution_role_arn)
+                                # the bootstrap role's ARN holds ${AWS::...} placeholders: Fn.sub fills them in
+                                deploy_role_arn=Fn.sub(stack.synthesizer.cloud_formation_execution_role_arn))
     governance.grant("Analyst", principal="arn:aws:iam::111122223333:role/Analyst",
                      database="acme_raw", database_permissions=["DESCRIBE"],
                      tables={"events": ["SELECT", "DESCRIBE"]})

@@ -103,7 +103,9 @@ class CatalogStack(Stack):
             # needs DATA_LOCATION_ACCESS even in hybrid mode.
             governance.grant(f"{zone.capitalize()}Crawler", principal=crawler.role.role_arn, database=databases[zone],
                              database_permissions=["DESCRIBE", "CREATE_TABLE"],
-                             tables={ALL_TABLES: ["ALTER", "DESCRIBE"]}, location_zones=[zone])
+                             tables={ALL_TABLES: ["ALTER", "DESCRIBE"]}, location_zones=[zone],
+                             # The curated database is this stack's: grant once it exists.
+                             after=[curated.table] if zone == "curated" else [])
         # The job reads and writes by S3 path today; these are what it needs once opted in and
         # reading through the catalog.
         governance.grant("EtlRaw", principal=self.job.role.role_arn, database=raw_table.database_name,
