@@ -149,6 +149,12 @@ TRACES = (
     Trace(S003, "The default is a public VPC i.e. access to internet", "patterns.private_notebook.PrivateNotebook",
           ("custom", "SageMaker", "AWS::SageMaker::NotebookInstance", "DirectInternetAccess", "Disabled"),
           "tests/test_ml_network.py::test_there_is_no_path_to_the_internet"),
+    # Lake Formation (lake_formation.enabled; on in the custom synth).
+    Trace("001_3d29dc4bf2dd676e.txt", "AWS Lake Formation is a service that makes it easy to set up a secure data lake in days.",
+          "patterns.lake_formation.LakeGovernance",
+          ("custom", "Catalog", "AWS::LakeFormation::Resource", "HybridAccessEnabled", True),
+          "tests/test_lake_formation.py::test_the_dataset_zones_are_registered_in_hybrid_mode_with_a_role_that_can_use_the_lake_key"),
+
 )
 
 
