@@ -506,7 +506,7 @@ SAGEMAKER_HOPS = (
 )
 
 LF_OBJECT = "{lf_location.bucket}/sensor_readings/" + DAY + "/part-0001.parquet"
-LAKE_FORMATION = (
+LAKE_FORMATION = (  # only where lake_formation.enabled (its facts have no record otherwise)
     # Lake Formation reads and writes a registered zone with its registration role when it vends
     # credentials to an opted-in principal (Athena, Glue, EMR): the zones are SSE-KMS with the lake key.
     Hop("lakeformation-01", "Lake Formation", "registered zone (bucket)", "Lake Formation registration role",
@@ -531,7 +531,7 @@ ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Catalog and Athena": CATALOG,
     "ML network": ML_NETWORK,
     "SageMaker": SAGEMAKER_HOPS,
-    "Lake Formation (when enabled)": LAKE_FORMATION,
+    "Lake Formation": LAKE_FORMATION,
 }
 HOPS: tuple[Hop, ...] = tuple(hop for hops in ARCHITECTURES.values() for hop in hops)
 
