@@ -122,6 +122,13 @@ _AUDIT: dict[str, Any] = {
     "athena_bytes_scanned_cutoff_mb": 1024,
 }
 
+# Off in both profiles: it changes account-wide Lake Formation settings (docs/security.md).
+_LAKE_FORMATION: dict[str, Any] = {
+    "enabled": False,
+    "admins": [],
+    "analyst_principals": [],
+}
+
 PROFILES: dict[str, dict[str, Any]] = {
     "sandbox": {
         "profile": "sandbox",
@@ -139,6 +146,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "network": _NETWORK,
         "sagemaker": _SAGEMAKER,
         "audit": _AUDIT,
+        "lake_formation": _LAKE_FORMATION,
     },
     "prod": {
         "profile": "prod",
@@ -207,6 +215,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "athena_bytes_scanned_cutoff_mb": 10240,
             },
         ),
+        "lake_formation": _LAKE_FORMATION,
     },
 }
 

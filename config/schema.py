@@ -427,6 +427,47 @@ class AuditSettings:
             fail(*problems)
         return self
 
+# --------------------------------------------------------------------------- Lake Formation
+
+# An IAM role or user ARN: Lake Formation grants to roles and users (not groups, not wildcards).
+IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:iam::(\d{12}):(?:role|user)/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
+
+
+def _principal_problem(value: str) -> str | None:
+    if IAM_PRINCIPAL_ARN.match(value):
+        return None
+    return (f"={show(value)} is not an IAM role or user ARN: use arn:aws:iam::<12-digit account>:role/<name> or "
+            ":user/<name> (no wildcards, no groups, no account root)")
+
+
+PrincipalArns = Annotated[tuple[Annotated[str, text(_principal_problem, allowed="an IAM role or user ARN")], ...],
+                          AfterValidator(distinct)]
+
+
+@settings_class
+class LakeFormationSettings:
+    """Opt-in Lake Formation over the raw and curated zones, in hybrid access mode (IAM keeps working)."""
+
+    enabled: Flag  # false: no Lake Formation resource at all
+    # Added to the account's data-lake administrators (never replacing them); required when enabled.
+    admins: PrincipalArns
+    # The people or roles that query through Athena (the analyst policy is not a principal).
+    analyst_principals: PrincipalArns
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LakeFormationSettings:
+        problems = []
+        if self.enabled and not self.admins:
+            problems.append(".admins=[]: with enabled=true name at least one IAM role or user ARN that administers "
+                            "Lake Formation (the app adds its deploy role; nobody else could opt principals in)")
+        accounts = sorted({IAM_PRINCIPAL_ARN.match(arn).group(1) for arn in (*self.admins, *self.analyst_principals)})
+        if len(accounts) > 1:
+            problems.append(f".admins/.analyst_principals name accounts {', '.join(accounts)}: use principals of the "
+                            "one account the lake is deployed to")
+        if problems:
+            fail(*problems)
+        return self
+
 
 def _name_prefix_problem(prefix: str) -> str | None:
     if NAME_PREFIX_PATTERN.match(prefix) and len(prefix) <= MAX_NAME_PREFIX and not prefix.startswith(
@@ -455,6 +496,7 @@ class Settings:
     network: NetworkSettings
     sagemaker: SageMakerSettings
     audit: AuditSettings
+    lake_formation: LakeFormationSettings
 
     @model_validator(mode="after")
     def _prod_keeps_data(self) -> Settings:

@@ -18,6 +18,7 @@ from config.schema import (
     AuditSettings,
     CatalogSettings,
     DataLakeSettings,
+    LakeFormationSettings,
     NetworkSettings,
     SageMakerSettings,
     Settings,
@@ -32,6 +33,7 @@ from config.validation import SettingsError, deep_merge, suggest
 __all__ = [
     "ACCESS_LOGS_BUCKET_PURPOSE", "HOSTING_INSTANCE_TYPES", "LOG_RETENTION_DAYS", "MAX_NAME_PREFIX",
     "NOTEBOOK_INSTANCE_TYPES", "SUBNET_PREFIX_LENGTH", "ZONE_NAMES", "CatalogSettings", "DataLakeSettings",
+    "LakeFormationSettings",
     "NetworkSettings", "SageMakerSettings", "Settings", "SettingsError", "StreamingSettings", "VariantSettings",
     "ZoneLifecycle", "AuditSettings", "deep_merge", "parse_settings", "settings_as_json", "suggest",
 ]

@@ -170,6 +170,8 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     # Only when audit.cloudwatch_logs is on.
     "trail_log_role": Each("Audit", "AWS::CloudTrail::Trail", "CloudWatchLogsRoleArn"),
     "trail_log_group": Each("Audit", "AWS::Logs::LogGroup", {"name": "@Ref"}),
+    # Lake Formation (lake_formation.enabled): each registered zone and the role Lake Formation uses there.
+    "lf_location": Each("Catalog", "AWS::LakeFormation::Resource", {"bucket": "ResourceArn", "role": "RoleArn"}),
 }
 
 
@@ -223,6 +225,7 @@ PRINCIPALS: dict[str, Role | Service | AccountPrincipal | Holding] = {
     "CloudTrail": Service("cloudtrail.amazonaws.com"),
     "trail's CloudWatch Logs role": Role("{trail_log_role}"),
     "auditor": Holding(("{auditor_policy}",)),
+    "Lake Formation registration role": Role("{lf_location.role}"),
 }
 
 
@@ -592,6 +595,26 @@ AUDIT = (
         "nothing: the role writes only the trail's log group", expect="ImplicitlyDenied"),
 )
 
+LF_OBJECT = "{lf_location.bucket}/sensor_readings/" + DAY + "/part-0001.parquet"
+LAKE_FORMATION = (  # only where lake_formation.enabled (its facts have no record otherwise)
+    # Lake Formation reads and writes a registered zone with its registration role when it vends
+    # credentials to an opted-in principal (Athena, Glue, EMR): the zones are SSE-KMS with the lake key.
+    Hop("lakeformation-01", "Lake Formation", "registered zone (bucket)", "Lake Formation registration role",
+        ("s3:ListBucket",), ("{lf_location.bucket}",), "listings for vended credentials"),
+    Hop("lakeformation-02", "Lake Formation", "registered zone (objects)", "Lake Formation registration role",
+        ("s3:GetObject",), (LF_OBJECT,), "table data read with vended credentials",
+        kms=through_s3("{lake_key}", "{lf_location.bucket}", "kms:Decrypt")),
+    Hop("lakeformation-03", "Lake Formation", "registered zone (write)", "Lake Formation registration role",
+        ("s3:PutObject",), (LF_OBJECT,), "table data written with vended credentials", context=sse("{lake_key}"),
+        kms=through_s3("{lake_key}", "{lf_location.bucket}", "kms:GenerateDataKey", "kms:Decrypt")),
+    # Must fail:
+    Hop("lakeformation-04", "Lake Formation", "results zone (not registered)", "Lake Formation registration role",
+        ("s3:GetObject",), ("arn:aws:s3:::{results_bucket}/athena/query-0001.csv",),
+        "nothing: query results are not a registered location", expect="ImplicitlyDenied"),
+    Hop("lakeformation-05", "Lake Formation", "lake key, not through S3", "Lake Formation registration role",
+        ("kms:Decrypt",), ("{lake_key}",), "nothing: the lake key only through S3", expect="ImplicitlyDenied"),
+)
+
 ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Streaming ingestion into the data lake": STREAMING,
     "Logs and alarms": LOGS_AND_ALARMS,
@@ -599,6 +622,7 @@ ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "ML network": ML_NETWORK,
     "SageMaker": SAGEMAKER_HOPS,
     "Audit trail": AUDIT,
+    "Lake Formation": LAKE_FORMATION,
 }
 HOPS: tuple[Hop, ...] = tuple(hop for hops in ARCHITECTURES.values() for hop in hops)
 
@@ -640,7 +664,10 @@ consistency, the SCPs and RCPs of the real account, and policies of resources ou
 The producer and the analyst hold only the managed policies the app exports for them (Streaming
 output `ProducerPolicyArn`, Catalog output `AnalystPolicyArn`). A principal the app defines no
 policy for (an application invoking an endpoint) is taken to hold an allow-all identity policy, so
-those hops check the resource side only.
+those hops check the resource side only. Lake Formation's own grants (when `lake_formation.enabled`)
+are a second authorization layer the evaluator does not model: its hops check the registration
+role's S3 and KMS access on the registered zones; the grants are asserted on the template
+(`tests/test_lake_formation.py`).
 """
 
 

@@ -137,6 +137,7 @@ ICONS = (
     ("VPC", ("network", "VPC")),
     ("CloudTrail", ("management", "Cloudtrail")), ("trail", ("management", "Cloudtrail")),
     ("auditor", ("general", "User")),
+    ("Lake Formation", ("analytics", "LakeFormation")),
 )
 
 

@@ -178,6 +178,12 @@ TRACES = (
     Trace(S000, "Api calls can be sent to AWS CloudTrail", "patterns.audit_trail.AuditQueries",
           ("sandbox", "Audit", "AWS::Athena::NamedQuery", "Name", "denied-api-calls"),
           "tests/test_audit.py::test_which_api_calls_were_denied"),
+    # Lake Formation (lake_formation.enabled; on in the custom synth).
+    Trace("001_3d29dc4bf2dd676e.txt", "AWS Lake Formation is a service that makes it easy to set up a secure data lake in days.",
+          "patterns.lake_formation.LakeGovernance",
+          ("custom", "Catalog", "AWS::LakeFormation::Resource", "HybridAccessEnabled", True),
+          "tests/test_lake_formation.py::test_the_dataset_zones_are_registered_in_hybrid_mode_with_a_role_that_can_use_the_lake_key"),
+
 )
 
 

@@ -92,6 +92,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
     if settings.audit.enabled:
         add(AuditStack, "Audit", "audit", "CloudTrail audit trail -> encrypted S3 -> Athena saved queries",
             lake=lake, training_data_prefix=settings.sagemaker.training_data_prefix)
+    # Lake Formation (when on) grants the SageMaker execution role read access to the curated dataset.
+    catalog.grant_lake_formation_reader("SageMakerExecution", sagemaker.execution.role.role_arn)
     # Names, not tokens, carry these: make the deploy order explicit.
     catalog.add_stack_dependency(streaming, "the ETL job and saved queries read the raw table")
     sagemaker.add_stack_dependency(streaming, "endpoint alarms notify the alerts topic")

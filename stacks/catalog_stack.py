@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, DefaultStackSynthesizer, Fn, Stack
 from constructs import Construct
 
 from config.settings import Settings
@@ -11,6 +11,7 @@ from patterns.curation_job import CurationJob
 from patterns.data_lake import DataLakeStorage
 from patterns.dataset_table import DatasetTable
 from patterns.glue_security import GlueSecurity
+from patterns.lake_formation import ALL_TABLES, LakeGovernance
 from patterns.parquet_delivery import prefixes
 from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
 from patterns.zone_crawler import ZoneCrawler
@@ -70,6 +71,8 @@ class CatalogStack(Stack):
             # Training data is prepared with Athena UNLOAD (README, deploy step 5).
             writable={"curated": [f"{training_data_prefix}*"]},
         )
+        self.lake_formation = (self._govern(settings, lake, raw_table, databases)
+                               if settings.lake_formation.enabled else None)
         outputs = {
             "AnalystPolicyArn": (self.analysts.policy.managed_policy_arn,
                                  "Attach to analysts: queries in this workgroup over the lake's tables"),
@@ -81,3 +84,45 @@ class CatalogStack(Stack):
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
+
+    def _govern(self, settings: Settings, lake: DataLakeStorage, raw_table: DatasetTable,
+                databases: dict[str, str]) -> LakeGovernance:
+        """Lake Formation in hybrid access mode over the zones that hold datasets (not query results),
+        with each principal's grants mirroring what its IAM policy already allows."""
+        if not isinstance(self.synthesizer, DefaultStackSynthesizer):
+            raise ValueError("lake_formation.enabled=true needs CDK's default stack synthesizer: its "
+                             "CloudFormation execution role must become a data-lake administrator")
+        governance = LakeGovernance(
+            self, "LakeFormation", lake=lake, zones=list(databases), admins=settings.lake_formation.admins,
+            # ${AWS::Partition}, ${AWS::AccountId} and ${AWS::Region} placeholders: substituted at deploy.
+            deploy_role_arn=Fn.sub(self.synthesizer.cloud_formation_execution_role_arn),
+        )
+        curated = self.curated_table
+        for zone, crawler in self.crawlers.items():
+            # Crawled tables point into a registered zone: creating them (and their partitions)
+            # needs DATA_LOCATION_ACCESS even in hybrid mode.
+            governance.grant(f"{zone.capitalize()}Crawler", principal=crawler.role.role_arn, database=databases[zone],
+                             database_permissions=["DESCRIBE", "CREATE_TABLE"],
+                             tables={ALL_TABLES: ["ALTER", "DESCRIBE"]}, location_zones=[zone],
+                             # The curated database is this stack's: grant once it exists.
+                             after=[curated.table] if zone == "curated" else [])
+        # The job reads and writes by S3 path today; these are what it needs once opted in and
+        # reading through the catalog.
+        governance.grant("EtlRaw", principal=self.job.role.role_arn, database=raw_table.database_name,
+                         tables={raw_table.table_name: ["SELECT", "DESCRIBE"]})
+        governance.grant("EtlCurated", principal=self.job.role.role_arn, database=curated.database_name,
+                         tables={curated.table_name: ["SELECT", "INSERT", "DESCRIBE"]}, after=[curated.table])
+        for number, analyst in enumerate(settings.lake_formation.analyst_principals, start=1):
+            governance.grant(f"Analyst{number}Raw", principal=analyst, database=raw_table.database_name,
+                             tables={raw_table.table_name: ["SELECT", "DESCRIBE"]})
+            governance.grant(f"Analyst{number}Curated", principal=analyst, database=curated.database_name,
+                             tables={ALL_TABLES: ["SELECT", "DESCRIBE"]}, after=[curated.table])
+        return governance
+
+    def grant_lake_formation_reader(self, id_: str, principal_arn: str) -> None:
+        """With Lake Formation on, let `principal_arn` (e.g. the SageMaker execution role, from another
+        stack: a weak cross-stack reference) describe and read the curated dataset; otherwise nothing."""
+        if self.lake_formation is not None:
+            self.lake_formation.grant(id_, principal=principal_arn, database=self.curated_table.database_name,
+                                      tables={self.curated_table.table_name: ["SELECT", "DESCRIBE"]},
+                                      after=[self.curated_table.table])

@@ -124,6 +124,11 @@ CUSTOM_OVERRIDES = {
         "autoscaling_max_instances": 4,
         "notebook_enabled": True,
     },
+    "lake_formation": {
+        "enabled": True,
+        "admins": ["arn:aws:iam::123456789012:role/DataLakeAdmin"],
+        "analyst_principals": ["arn:aws:iam::123456789012:role/analytics/Analyst"],
+    },
 }
 
 

@@ -229,9 +229,12 @@ def policy_statements(synth, type_: str, name: str) -> dict[str, dict]:
 
 def test_no_inline_policies_and_glue_roles_trust_glue(synth):
     assert of_type(synth, "AWS::IAM::Policy") == {}
-    for role in of_type(synth, "AWS::IAM::Role").values():
-        assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-            "Service": "glue.amazonaws.com"}
+    principals = [role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+                  for role in of_type(synth, "AWS::IAM::Role").values()]
+    # With lake_formation.enabled, one more: the role Lake Formation registers the zones with.
+    lake_formation = [{"Service": "lakeformation.amazonaws.com"}] if synth.built.settings.lake_formation.enabled else []
+    assert sorted(map(json.dumps, principals)) == sorted(
+        map(json.dumps, [p for p in principals if p == {"Service": "glue.amazonaws.com"}] + lake_formation))
 
 
 def object_arn(synth, zone: str, key_pattern: str) -> dict:

@@ -79,6 +79,13 @@ def _sm(path: str, value: Any, allowed: str, **kw: Any) -> Bad:
     return Bad(f"sagemaker.{path}", value, allowed, **kw)
 
 
+LF_ADMIN = "arn:aws:iam::123456789012:role/DataLakeAdmin"
+
+
+def _lf(path: str, value: Any, allowed: str, **kw: Any) -> Bad:
+    return Bad(f"lake_formation.{path}", value, allowed, **kw)
+
+
 def _hp(name: str, value: Any, allowed: str) -> Bad:
     return _sm(f"xgboost_hyperparameters.{name}", value, allowed)
 
@@ -302,6 +309,28 @@ MATRIX = [
     Bad("audit.expire_after_days", "90", "must be a whole number"),
     Bad("audit.athena_bytes_scanned_cutoff_mb", 5, "Athena's minimum is 10 MB per query"),
     Bad("audit.trail_name", "x", "the settings of audit are enabled"),
+    # --- lake_formation
+    Bad("lake_formation.enabled", "true", "must be true or false"),
+    _lf("admins", [], "with enabled=true name at least one IAM role or user ARN",
+        also={"lake_formation": {"enabled": True}}),
+    _lf("admins", ["arn:aws:iam::123456789012:group/DataAdmins"], "not an IAM role or user ARN",
+        shown='lake_formation.admins[0]="arn:aws:iam::123456789012:group/DataAdmins"'),
+    _lf("admins", ["arn:aws:iam::123456789012:role/*"], "no wildcards",
+        shown='lake_formation.admins[0]="arn:aws:iam::123456789012:role/*"'),
+    _lf("admins", ["arn:aws:iam::123456789012:root"], "no account root",
+        shown='lake_formation.admins[0]="arn:aws:iam::123456789012:root"'),
+    _lf("admins", ["DataLakeAdmin"], "arn:aws:iam::<12-digit account>:role/<name>",
+        shown='lake_formation.admins[0]="DataLakeAdmin"'),
+    _lf("admins", ["arn:aws:iam::1234:role/DataLakeAdmin"], "<12-digit account>",
+        shown='lake_formation.admins[0]="arn:aws:iam::1234:role/DataLakeAdmin"'),
+    _lf("admins", [LF_ADMIN, LF_ADMIN], "more than once: list each at most once"),
+    _lf("admins", LF_ADMIN, "must be a list"),
+    _lf("analyst_principals", ["arn:aws:sts::123456789012:assumed-role/Analyst/alice"], "not an IAM role or user ARN",
+        shown='lake_formation.analyst_principals[0]="arn:aws:sts::123456789012:assumed-role/Analyst/alice"'),
+    _lf("analyst_principals", ["arn:aws:iam::210987654321:role/Analyst"], "use principals of the one account",
+        also={"lake_formation": {"enabled": True, "admins": [LF_ADMIN]}},
+        shown="lake_formation.admins/.analyst_principals name accounts 123456789012, 210987654321"),
+    _lf("admin", [LF_ADMIN], "did you mean admins?"),
 ]
 
 
