@@ -28,6 +28,7 @@ from cdk_nag import (
 from config import deployment
 from config.settings import Settings
 from patterns.compliance import harden_cdk_providers
+from patterns.ml_rule_pack import MLSpecialtyChecks
 from stacks.catalog_stack import CatalogStack
 from stacks.data_lake_stack import DataLakeStack
 from stacks.ml_network_stack import MlNetworkStack
@@ -36,7 +37,8 @@ from stacks.shared import Shared
 from stacks.streaming_stack import StreamingStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks)
+NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks,
+             MLSpecialtyChecks)
 
 
 def cdk_json_context() -> dict[str, Any]:
