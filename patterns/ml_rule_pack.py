@@ -414,8 +414,7 @@ _SM_MODEL, _SM_CONFIG, _SM_NOTEBOOK = "AWS::SageMaker::Model", "AWS::SageMaker::
 _STATES = "AWS::StepFunctions::StateMachine"
 _PUBLIC_BY_DEFAULT = (S003, "The default is a public VPC i.e. access to internet")
 _KMS_AT_REST = (S000, "At rest encryption via KMS")
-_NO_CONFIG_RULE_FOR_JOBS = ("none: training, processing, transform and tuning jobs are not AWS Config resources "
-                            "(nearest: sagemaker-data-quality-job-isolation)")
+_JOBS_NOT_IN_CONFIG = "none: training, processing, transform and tuning jobs are not AWS Config resources"
 
 RULES: tuple[MlRule, ...] = (
     MlRule("SM1", _SM_MODEL, "The SageMaker model runs its containers in a VPC (VpcConfig with subnets and "
@@ -449,27 +448,27 @@ RULES: tuple[MlRule, ...] = (
     MlRule("SFN1", _STATES, "Every SageMaker training, tuning, processing job and model a Step Functions state "
            "machine creates runs in a VPC (VpcConfig; NetworkConfig.VpcConfig for processing).",
            "Jobs outside the VPC read and write the lake over SageMaker's network instead of the VPC's "
-           "endpoints and security groups.", _NO_CONFIG_RULE_FOR_JOBS + "; sagemaker-model-in-vpc for models",
+           "endpoints and security groups.", _JOBS_NOT_IN_CONFIG + "; sagemaker-model-in-vpc for models",
            _PUBLIC_BY_DEFAULT, _tasks_check("vpc")),
     MlRule("SFN2", _STATES, "Every SageMaker training, tuning, processing job and model a Step Functions state "
            "machine creates has network isolation enabled.", "Isolated containers make no outbound call, so "
            "training code or a model cannot exfiltrate the data it reads.",
-           _NO_CONFIG_RULE_FOR_JOBS + "; sagemaker-model-isolation-enabled for models", _PUBLIC_BY_DEFAULT,
+           _JOBS_NOT_IN_CONFIG + " (nearest: sagemaker-data-quality-job-isolation); sagemaker-model-isolation-enabled for models", _PUBLIC_BY_DEFAULT,
            _tasks_check("isolation")),
     MlRule("SFN3", _STATES, "Every SageMaker training, tuning and processing job a Step Functions state machine "
            "creates encrypts the traffic between its containers (EnableInterContainerTrafficEncryption).",
            "Distributed jobs exchange data and model state between instances; unencrypted, it crosses the "
-           "network in clear.", _NO_CONFIG_RULE_FOR_JOBS + " (nearest: sagemaker-data-quality-job-encrypt-in-transit)",
+           "network in clear.", _JOBS_NOT_IN_CONFIG + " (nearest: sagemaker-data-quality-job-encrypt-in-transit)",
            (S000, "Encryption in transit (SSL/TLS) vs none"), _tasks_check("inter_container")),
     MlRule("SFN4", _STATES, "Every SageMaker training, tuning, processing and transform job a Step Functions "
            "state machine creates encrypts its ML storage volumes with a KMS key (VolumeKmsKeyId).",
-           "Job volumes hold the training data, checkpoints and intermediate results.", _NO_CONFIG_RULE_FOR_JOBS,
+           "Job volumes hold the training data, checkpoints and intermediate results.", _JOBS_NOT_IN_CONFIG,
            _KMS_AT_REST, _tasks_check("volume_kms")),
     MlRule("SFN5", _STATES, "Every SageMaker training, tuning, processing and transform job a Step Functions "
            "state machine creates encrypts its output with a KMS key (OutputDataConfig, ProcessingOutputConfig, "
            "TransformOutput and batch DataCaptureConfig KmsKeyId).",
            "Model artifacts, reports and predictions land in S3 under this account's key, whatever the bucket "
-           "default.", _NO_CONFIG_RULE_FOR_JOBS, (S004, "SSE-KMS: Use AWS key Management Service to manage "
+           "default.", _JOBS_NOT_IN_CONFIG, (S004, "SSE-KMS: Use AWS key Management Service to manage "
                                                          "encryption keys"), _tasks_check("output_kms")),
     MlRule("SFN6", _STATES, "Every SageMaker endpoint config a Step Functions state machine creates names a KMS "
            "key (KmsKeyId).", "The endpoint a pipeline deploys is as sensitive as one CloudFormation creates.",
