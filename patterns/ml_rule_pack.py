@@ -13,8 +13,9 @@ or `Fn::Sub` with tokens, or `Definition`) and check every SageMaker task, optim
 (`arn:aws:states:::aws-sdk:sagemaker:createTrainingJob`), against the fields its API has
 (botocore's sagemaker service model): training and tuning jobs (per training job definition),
 processing jobs (`NetworkConfig`, cluster volume, output config), transform jobs (volume,
-output and batch data capture keys: they take no VPC or isolation, their model does), models,
-and endpoint configs.
+output and batch data capture keys: they take no VPC or isolation, their model does), Model
+Monitor job definitions and schedules with an inline definition (`NetworkConfig`, job resources,
+monitoring output), models, and endpoint configs.
 
 Usage, beside the upstream packs (acknowledge with `patterns.compliance.acknowledge` and an
 id such as `MLSpecialty-SM1`)::
@@ -324,6 +325,58 @@ _TASK_CONTROLS: dict[str, dict[str, Callable[[Mapping[str, Any]], list[str]]]] =
 }
 
 
+# Model Monitor: the job definitions (and a schedule's inline definition) take a processing job's
+# controls under other names; a schedule that names a definition is checked where that is created.
+_MONITORING_OUTPUTS = {
+    "createdataqualityjobdefinition": "DataQualityJobOutputConfig",
+    "createmodelqualityjobdefinition": "ModelQualityJobOutputConfig",
+    "createmodelbiasjobdefinition": "ModelBiasJobOutputConfig",
+    "createmodelexplainabilityjobdefinition": "ModelExplainabilityJobOutputConfig",
+}
+
+
+def _monitoring_job(action: str, parameters: Mapping[str, Any]) -> tuple[str, dict[str, tuple[str, Any]]] | None:
+    if action == "createmonitoringschedule":
+        config = _get(parameters, "MonitoringScheduleConfig")
+        definition = _get(config, "MonitoringJobDefinition")
+        if definition is None and _present(_get(config, "MonitoringJobDefinitionName")):
+            return None
+        prefix, resources, output = "MonitoringScheduleConfig.MonitoringJobDefinition.", "MonitoringResources", \
+            "MonitoringOutputConfig"
+    else:
+        definition, prefix, resources, output = parameters, "", "JobResources", _MONITORING_OUTPUTS[action]
+    return prefix, {"network": ("NetworkConfig", _get(definition, "NetworkConfig")),
+                    "volume": (f"{resources}.ClusterConfig.VolumeKmsKeyId",
+                               _get(definition, resources, "ClusterConfig", "VolumeKmsKeyId")),
+                    "output": (f"{output}.KmsKeyId", _get(definition, output, "KmsKeyId"))}
+
+
+def _monitoring_control(action: str, control: str) -> Callable[[Mapping[str, Any]], list[str]]:
+    def check(parameters):
+        job = _monitoring_job(action, parameters)
+        if job is None:
+            return []
+        prefix, fields = job
+        where, network = fields["network"]
+        if control == "vpc":
+            return _problems((_vpc(_get(network, "VpcConfig")), f"{prefix}{where}.VpcConfig"))
+        if control == "isolation":
+            return _problems((_is(_get(network, "EnableNetworkIsolation"), True),
+                              f"{prefix}{where}.EnableNetworkIsolation"))
+        if control == "inter_container":
+            return _problems((_is(_get(network, "EnableInterContainerTrafficEncryption"), True),
+                              f"{prefix}{where}.EnableInterContainerTrafficEncryption"))
+        where, key = fields["volume" if control == "volume_kms" else "output"]
+        return _problems((_present(key), f"{prefix}{where}"))
+
+    return check
+
+
+for _action in (*_MONITORING_OUTPUTS, "createmonitoringschedule"):
+    for _control in ("vpc", "isolation", "inter_container", "volume_kms", "output_kms"):
+        _TASK_CONTROLS[_control][_action] = _monitoring_control(_action, _control)
+
+
 def _tasks_check(control: str) -> Check:
     def check(props):
         controls = _TASK_CONTROLS[control]
@@ -402,7 +455,7 @@ def _log_kms(props):
 def _kinesis_customer_key(props):
     encryption = _get(props, "StreamEncryption")
     key = _get(encryption, "KeyId")
-    aws_managed = isinstance(key, str) and "alias/aws/" in key
+    aws_managed = "alias/aws/" in json.dumps(key)  # also inside an Fn::Join or Fn::Sub
     return _problems((_is(_get(encryption, "EncryptionType"), "KMS") and _present(key) and not aws_managed,
                       "StreamEncryption is not KMS with a customer-managed KeyId"))
 
@@ -445,28 +498,30 @@ RULES: tuple[MlRule, ...] = (
            "(DirectInternetAccess Disabled, in a subnet).", "With direct internet access a notebook can send "
            "lake data anywhere; without it, traffic goes through the VPC's endpoints.",
            "sagemaker-notebook-no-direct-internet-access", _PUBLIC_BY_DEFAULT, _notebook_internet),
-    MlRule("SFN1", _STATES, "Every SageMaker training, tuning, processing job and model a Step Functions state "
-           "machine creates runs in a VPC (VpcConfig; NetworkConfig.VpcConfig for processing).",
+    MlRule("SFN1", _STATES, "Every SageMaker training, tuning, processing and Model Monitor job and model a Step "
+           "Functions state machine creates runs in a VPC (VpcConfig; NetworkConfig.VpcConfig for processing and "
+           "monitoring).",
            "Jobs outside the VPC read and write the lake over SageMaker's network instead of the VPC's "
            "endpoints and security groups.", _JOBS_NOT_IN_CONFIG + "; sagemaker-model-in-vpc for models",
            _PUBLIC_BY_DEFAULT, _tasks_check("vpc")),
-    MlRule("SFN2", _STATES, "Every SageMaker training, tuning, processing job and model a Step Functions state "
-           "machine creates has network isolation enabled.", "Isolated containers make no outbound call, so "
+    MlRule("SFN2", _STATES, "Every SageMaker training, tuning, processing and Model Monitor job and model a Step "
+           "Functions state machine creates has network isolation enabled.", "Isolated containers make no outbound call, so "
            "training code or a model cannot exfiltrate the data it reads.",
            _JOBS_NOT_IN_CONFIG + " (nearest: sagemaker-data-quality-job-isolation); sagemaker-model-isolation-enabled for models", _PUBLIC_BY_DEFAULT,
            _tasks_check("isolation")),
-    MlRule("SFN3", _STATES, "Every SageMaker training, tuning and processing job a Step Functions state machine "
-           "creates encrypts the traffic between its containers (EnableInterContainerTrafficEncryption).",
+    MlRule("SFN3", _STATES, "Every SageMaker training, tuning, processing and Model Monitor job a Step Functions "
+           "state machine creates encrypts the traffic between its containers "
+           "(EnableInterContainerTrafficEncryption).",
            "Distributed jobs exchange data and model state between instances; unencrypted, it crosses the "
            "network in clear.", _JOBS_NOT_IN_CONFIG + " (nearest: sagemaker-data-quality-job-encrypt-in-transit)",
            (S000, "Encryption in transit (SSL/TLS) vs none"), _tasks_check("inter_container")),
-    MlRule("SFN4", _STATES, "Every SageMaker training, tuning, processing and transform job a Step Functions "
-           "state machine creates encrypts its ML storage volumes with a KMS key (VolumeKmsKeyId).",
+    MlRule("SFN4", _STATES, "Every SageMaker training, tuning, processing, transform and Model Monitor job a Step "
+           "Functions state machine creates encrypts its ML storage volumes with a KMS key (VolumeKmsKeyId).",
            "Job volumes hold the training data, checkpoints and intermediate results.", _JOBS_NOT_IN_CONFIG,
            _KMS_AT_REST, _tasks_check("volume_kms")),
-    MlRule("SFN5", _STATES, "Every SageMaker training, tuning, processing and transform job a Step Functions "
-           "state machine creates encrypts its output with a KMS key (OutputDataConfig, ProcessingOutputConfig, "
-           "TransformOutput and batch DataCaptureConfig KmsKeyId).",
+    MlRule("SFN5", _STATES, "Every SageMaker training, tuning, processing, transform and Model Monitor job a "
+           "Step Functions state machine creates encrypts its output with a KMS key (OutputDataConfig, "
+           "ProcessingOutputConfig, TransformOutput, batch DataCaptureConfig, monitoring output KmsKeyId).",
            "Model artifacts, reports and predictions land in S3 under this account's key, whatever the bucket "
            "default.", _JOBS_NOT_IN_CONFIG, (S004, "SSE-KMS: Use AWS key Management Service to manage "
                                                          "encryption keys"), _tasks_check("output_kms")),

@@ -132,6 +132,27 @@ TASKS = {
         "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}},
         "TransformOutput": {"S3OutputPath": "s3://b/out/", "KmsKeyId": KEY},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeKmsKeyId": KEY}}),
+    "Monitor": ("aws-sdk:sagemaker:createMonitoringSchedule", {
+        "MonitoringScheduleName.$": "$.name", "MonitoringScheduleConfig": {
+            "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+            "MonitoringJobDefinition": {
+                "RoleArn": ROLE, "MonitoringAppSpecification": {"ImageUri": "i"},
+                "MonitoringInputs": [{"EndpointInput": {"EndpointName": "e", "LocalPath": "/opt/ml/processing/input"}}],
+                "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
+                    "S3Uri": "s3://b/monitor/", "LocalPath": "/opt/ml/processing/output"}}], "KmsKeyId": KEY},
+                "MonitoringResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                                                          "VolumeSizeInGB": 10, "VolumeKmsKeyId": KEY}},
+                "NetworkConfig": {"VpcConfig": VPC, "EnableNetworkIsolation": True,
+                                  "EnableInterContainerTrafficEncryption": True}}}}),
+    "DataQuality": ("aws-sdk:sagemaker:createDataQualityJobDefinition", {
+        "JobDefinitionName.$": "$.name", "RoleArn": ROLE, "DataQualityAppSpecification": {"ImageUri": "i"},
+        "DataQualityJobInput": {"EndpointInput": {"EndpointName": "e", "LocalPath": "/opt/ml/processing/input"}},
+        "DataQualityJobOutputConfig": {"MonitoringOutputs": [{"S3Output": {
+            "S3Uri": "s3://b/quality/", "LocalPath": "/opt/ml/processing/output"}}], "KmsKeyId": KEY},
+        "JobResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10,
+                                           "VolumeKmsKeyId": KEY}},
+        "NetworkConfig": {"VpcConfig": VPC, "EnableNetworkIsolation": True,
+                          "EnableInterContainerTrafficEncryption": True}}),
     "CreateModel": ("sagemaker:createModel", {"ModelName.$": "$.name", "ExecutionRoleArn": ROLE,
                                               "PrimaryContainer": {"Image": "i"}, "VpcConfig": VPC,
                                               "EnableNetworkIsolation": True}),
@@ -329,6 +350,26 @@ def test_definitions_as_objects_with_substitutions_and_in_s3_are_read_or_flagged
     assert substituted.node.path not in set().union(*found.values())
     assert found["MLSpecialty-SFN5"] == {not_substituted.node.path, in_s3.node.path}
     assert found["MLSpecialty-SFN2"] == {as_object.node.path, in_s3.node.path}
+
+
+def test_model_monitor_jobs_are_checked_under_their_own_field_names():
+    stack = cdk.Stack(cdk.App(), "Monitoring")
+    schedule = TASKS["Monitor"][1]
+    unisolated = state_machine(stack, "Unisolated", Monitor=_with(
+        schedule, False, "MonitoringScheduleConfig", "MonitoringJobDefinition", "NetworkConfig",
+        "EnableNetworkIsolation"))
+    clear_text = state_machine(stack, "ClearText", DataQuality=_without(
+        TASKS["DataQuality"][1], "NetworkConfig", "EnableInterContainerTrafficEncryption"))
+    unencrypted = state_machine(stack, "Unencrypted", DataQuality=_without(
+        TASKS["DataQuality"][1], "DataQualityJobOutputConfig", "KmsKeyId"))
+    # A schedule that names a job definition: that definition is checked where it is created.
+    named = state_machine(stack, "Named", Monitor={
+        "MonitoringScheduleName.$": "$.name",
+        "MonitoringScheduleConfig": {"MonitoringJobDefinitionName": "quality", "MonitoringType": "DataQuality"}})
+    found = findings(stack)
+    assert found == {"MLSpecialty-SFN2": {_path(unisolated)}, "MLSpecialty-SFN3": {_path(clear_text)},
+                     "MLSpecialty-SFN5": {_path(unencrypted)}}
+    assert _path(named) not in set().union(*found.values())
 
 
 def test_a_state_machine_without_sagemaker_tasks_is_not_checked():
