@@ -20,8 +20,7 @@ from patterns import compliance
 from patterns.compliance import acknowledge
 from patterns.ml_rule_pack import PACK_NAME, RULES, MLSpecialtyChecks
 from scripts import gates, traceability
-from stacks.app_factory import NAG_PACKS, build_app, cdk_json_context
-from tests.conftest import PROJECT_ROOT
+from stacks.app_factory import NAG_PACKS, PROJECT_ROOT, build_app, cdk_json_context
 
 REASON = "Test of the helper: an MLSpecialty finding acknowledged on one resource with a reason."
 SG, SUBNET = "sg-0123456789abcdef0", "subnet-0123456789abcdef0"
