@@ -6,6 +6,8 @@ resolved with `Stack.of(node).resolve(...)`, as the upstream packs do (raw overr
 seen, as upstream), and are conservative with intrinsic functions: a value they cannot prove
 compliant (an `Fn::If` that may yield `AWS::NoValue`, a parameter where a literal `true` is
 required, a Step Functions field filled in at run time with `.$` or JSONata) is a finding.
+Model Monitor resources in CloudFormation (job definitions, schedules) are checked with the same
+fields as the API actions that create them.
 
 The Step Functions rules read every state machine definition (`DefinitionString`, an `Fn::Join`
 or `Fn::Sub` with tokens, or `Definition`) and check every SageMaker task, optimized
@@ -44,19 +46,23 @@ Check = Callable[[Mapping[str, Any]], "list[str] | None"]
 
 @dataclasses.dataclass(frozen=True)
 class MlRule:
-    """One rule: `MLSpecialty-<suffix>` on resources of `resource_type`."""
+    """One rule: `MLSpecialty-<suffix>` on resources of `resource_types`."""
 
     suffix: str
-    resource_type: str
-    checks: str  # what a compliant resource has (the finding's info says it lacks it)
+    resource_types: tuple[str, ...]
+    checks: str  # what a compliant resource has (the finding's info adds what is not met)
     explanation: str
     config_rule: str  # the AWS Config managed rule it mirrors, or why none
     note: tuple[str, str]  # (file in docs/study-notes, verbatim statement)
-    check: Check
+    check: Check | Mapping[str, Check]  # one check, or one per resource type
 
     @property
     def rule_id(self) -> str:
         return f"{PACK_NAME}-{self.suffix}"
+
+    def evaluate(self, props: Mapping[str, Any], resource_type: str) -> list[str] | None:
+        check = self.check[resource_type] if isinstance(self.check, Mapping) else self.check
+        return check(props)
 
 
 # ---------------------------------------------------------------- reading resolved values
@@ -466,101 +472,136 @@ _SM_MODEL, _SM_CONFIG, _SM_NOTEBOOK = "AWS::SageMaker::Model", "AWS::SageMaker::
     "AWS::SageMaker::NotebookInstance"
 _STATES = "AWS::StepFunctions::StateMachine"
 _PUBLIC_BY_DEFAULT = (S003, "The default is a public VPC i.e. access to internet")
+# Model Monitor in CloudFormation: each type takes the fields of the API action that creates it.
+_MONITORING_ACTIONS = {
+    "AWS::SageMaker::DataQualityJobDefinition": "createdataqualityjobdefinition",
+    "AWS::SageMaker::ModelQualityJobDefinition": "createmodelqualityjobdefinition",
+    "AWS::SageMaker::ModelBiasJobDefinition": "createmodelbiasjobdefinition",
+    "AWS::SageMaker::ModelExplainabilityJobDefinition": "createmodelexplainabilityjobdefinition",
+    "AWS::SageMaker::MonitoringSchedule": "createmonitoringschedule",
+}
+_MONITORING = tuple(_MONITORING_ACTIONS)
+
+
+def _monitoring_check(control: str) -> dict[str, Check]:
+    controls = ("volume_kms", "output_kms") if control == "kms" else (control,)
+    return {type_: (lambda props, action=action: [problem for c in controls
+                                                   for problem in _TASK_CONTROLS[c][action](props)])
+            for type_, action in _MONITORING_ACTIONS.items()}
 _KMS_AT_REST = (S000, "At rest encryption via KMS")
 _JOBS_NOT_IN_CONFIG = "none: training, processing, transform and tuning jobs are not AWS Config resources"
 
 RULES: tuple[MlRule, ...] = (
-    MlRule("SM1", _SM_MODEL, "The SageMaker model runs its containers in a VPC (VpcConfig with subnets and "
+    MlRule("SM1", (_SM_MODEL,), "The SageMaker model runs its containers in a VPC (VpcConfig with subnets and "
            "security groups).", "A model outside the VPC reaches the lake and the internet over SageMaker's "
            "network instead of the VPC's endpoints and security groups.",
            "sagemaker-model-in-vpc", _PUBLIC_BY_DEFAULT, _model_in_vpc),
-    MlRule("SM2", _SM_MODEL, "The SageMaker model has network isolation enabled.",
+    MlRule("SM2", (_SM_MODEL,), "The SageMaker model has network isolation enabled.",
            "An isolated container makes no outbound network call at all, so a compromised model cannot "
            "exfiltrate the data it is sent.", "sagemaker-model-isolation-enabled", _PUBLIC_BY_DEFAULT,
            _model_isolated),
-    MlRule("SM3", _SM_CONFIG, "The SageMaker endpoint config encrypts the endpoint's volumes with a KMS key "
+    MlRule("SM3", (_SM_CONFIG,), "The SageMaker endpoint config encrypts the endpoint's volumes with a KMS key "
            "(KmsKeyId).", "Endpoint volumes hold the model and may hold request data; a customer key keeps "
            "their encryption under this account's key policy.",
            "sagemaker-endpoint-configuration-kms-key-configured", _KMS_AT_REST, _endpoint_config_kms),
-    MlRule("SM4", _SM_CONFIG, "The SageMaker endpoint config captures requests and responses "
+    MlRule("SM4", (_SM_CONFIG,), "The SageMaker endpoint config captures requests and responses "
            "(DataCaptureConfig, not disabled) encrypted with a KMS key.",
            "Model Monitor and any drift investigation need the captured traffic, and the captured data is "
            "as sensitive as the requests.",
            "none (nearest: sagemaker-endpoint-configuration-kms-key-configured)",
            (S000, "Monitor performance of the model"), _endpoint_config_capture),
-    MlRule("SM5", _SM_NOTEBOOK, "The SageMaker notebook instance has root access disabled (RootAccess "
+    MlRule("SM5", (_SM_NOTEBOOK,), "The SageMaker notebook instance has root access disabled (RootAccess "
            "Disabled; the default is Enabled).", "Root on the notebook lets any user change its software and "
            "reach whatever its role can; lifecycle scripts still run as root.",
            "sagemaker-notebook-instance-root-access-check",
            (S003, "Give notebook root access (server access)? Set this during creation default is true."),
            _notebook_root),
-    MlRule("SM6", _SM_NOTEBOOK, "The SageMaker notebook instance has no direct internet access "
+    MlRule("SM6", (_SM_NOTEBOOK,), "The SageMaker notebook instance has no direct internet access "
            "(DirectInternetAccess Disabled, in a subnet).", "With direct internet access a notebook can send "
            "lake data anywhere; without it, traffic goes through the VPC's endpoints.",
            "sagemaker-notebook-no-direct-internet-access", _PUBLIC_BY_DEFAULT, _notebook_internet),
-    MlRule("SFN1", _STATES, "Every SageMaker training, tuning, processing and Model Monitor job and model a Step "
+    MlRule("SM7", _MONITORING, "The Model Monitor job definition (or a monitoring schedule's inline one) runs "
+           "in a VPC (NetworkConfig.VpcConfig).", "Monitoring jobs read captured requests from the lake; outside "
+           "the VPC they do so over SageMaker's network.", "none (nearest: sagemaker-data-quality-job-isolation)",
+           _PUBLIC_BY_DEFAULT, _monitoring_check("vpc")),
+    MlRule("SM8", _MONITORING, "The Model Monitor job definition (or a monitoring schedule's inline one) has "
+           "network isolation enabled (NetworkConfig.EnableNetworkIsolation).", "An isolated monitoring container "
+           "cannot send the captured traffic it analyses anywhere.", "sagemaker-data-quality-job-isolation, "
+           "sagemaker-model-quality-job-definition-isolation, sagemaker-model-bias-job-isolation (one per job type)",
+           _PUBLIC_BY_DEFAULT, _monitoring_check("isolation")),
+    MlRule("SM9", _MONITORING, "The Model Monitor job definition (or a monitoring schedule's inline one) encrypts "
+           "the traffic between its containers (NetworkConfig.EnableInterContainerTrafficEncryption).",
+           "Distributed monitoring jobs exchange captured data between instances.",
+           "sagemaker-model-explainability-job-encrypt-in-transit and its siblings per job type (stricter: also "
+           "with one instance)", (S000, "Encryption in transit (SSL/TLS) vs none"),
+           _monitoring_check("inter_container")),
+    MlRule("SM10", _MONITORING, "The Model Monitor job definition (or a monitoring schedule's inline one) encrypts "
+           "its volumes and its reports with KMS keys (ClusterConfig.VolumeKmsKeyId, output config KmsKeyId).",
+           "Monitoring volumes and reports hold captured requests and their statistics.", "none", _KMS_AT_REST,
+           _monitoring_check("kms")),
+    MlRule("SFN1", (_STATES,), "Every SageMaker training, tuning, processing and Model Monitor job and model a Step "
            "Functions state machine creates runs in a VPC (VpcConfig; NetworkConfig.VpcConfig for processing and "
            "monitoring).",
            "Jobs outside the VPC read and write the lake over SageMaker's network instead of the VPC's "
            "endpoints and security groups.", _JOBS_NOT_IN_CONFIG + "; sagemaker-model-in-vpc for models",
            _PUBLIC_BY_DEFAULT, _tasks_check("vpc")),
-    MlRule("SFN2", _STATES, "Every SageMaker training, tuning, processing and Model Monitor job and model a Step "
+    MlRule("SFN2", (_STATES,), "Every SageMaker training, tuning, processing and Model Monitor job and model a Step "
            "Functions state machine creates has network isolation enabled.", "Isolated containers make no outbound call, so "
            "training code or a model cannot exfiltrate the data it reads.",
            _JOBS_NOT_IN_CONFIG + " (nearest: sagemaker-data-quality-job-isolation); sagemaker-model-isolation-enabled for models", _PUBLIC_BY_DEFAULT,
            _tasks_check("isolation")),
-    MlRule("SFN3", _STATES, "Every SageMaker training, tuning, processing and Model Monitor job a Step Functions "
+    MlRule("SFN3", (_STATES,), "Every SageMaker training, tuning, processing and Model Monitor job a Step Functions "
            "state machine creates encrypts the traffic between its containers "
            "(EnableInterContainerTrafficEncryption).",
            "Distributed jobs exchange data and model state between instances; unencrypted, it crosses the "
            "network in clear.", _JOBS_NOT_IN_CONFIG + " (nearest: sagemaker-data-quality-job-encrypt-in-transit)",
            (S000, "Encryption in transit (SSL/TLS) vs none"), _tasks_check("inter_container")),
-    MlRule("SFN4", _STATES, "Every SageMaker training, tuning, processing, transform and Model Monitor job a Step "
+    MlRule("SFN4", (_STATES,), "Every SageMaker training, tuning, processing, transform and Model Monitor job a Step "
            "Functions state machine creates encrypts its ML storage volumes with a KMS key (VolumeKmsKeyId).",
            "Job volumes hold the training data, checkpoints and intermediate results.", _JOBS_NOT_IN_CONFIG,
            _KMS_AT_REST, _tasks_check("volume_kms")),
-    MlRule("SFN5", _STATES, "Every SageMaker training, tuning, processing, transform and Model Monitor job a "
+    MlRule("SFN5", (_STATES,), "Every SageMaker training, tuning, processing, transform and Model Monitor job a "
            "Step Functions state machine creates encrypts its output with a KMS key (OutputDataConfig, "
            "ProcessingOutputConfig, TransformOutput, batch DataCaptureConfig, monitoring output KmsKeyId).",
            "Model artifacts, reports and predictions land in S3 under this account's key, whatever the bucket "
            "default.", _JOBS_NOT_IN_CONFIG, (S004, "SSE-KMS: Use AWS key Management Service to manage "
                                                          "encryption keys"), _tasks_check("output_kms")),
-    MlRule("SFN6", _STATES, "Every SageMaker endpoint config a Step Functions state machine creates names a KMS "
+    MlRule("SFN6", (_STATES,), "Every SageMaker endpoint config a Step Functions state machine creates names a KMS "
            "key (KmsKeyId).", "The endpoint a pipeline deploys is as sensitive as one CloudFormation creates.",
            "sagemaker-endpoint-configuration-kms-key-configured (for configs created at run time)", _KMS_AT_REST,
            _tasks_check("endpoint_config_kms")),
-    MlRule("SFN7", _STATES, "Every SageMaker endpoint config a Step Functions state machine creates captures "
+    MlRule("SFN7", (_STATES,), "Every SageMaker endpoint config a Step Functions state machine creates captures "
            "requests and responses encrypted with a KMS key (DataCaptureConfig).", "Model Monitor needs the "
            "captured traffic of the endpoint the pipeline deploys.", "none (as MLSpecialty-SM4)",
            (S000, "Monitor performance of the model"), _tasks_check("endpoint_config_capture")),
-    MlRule("FH1", "AWS::KinesisFirehose::DeliveryStream", "The Firehose S3 destination (and its S3 backup) has "
+    MlRule("FH1", ("AWS::KinesisFirehose::DeliveryStream",), "The Firehose S3 destination (and its S3 backup) has "
            "an ErrorOutputPrefix.", "Without it, failed records land under the data prefix (and prefixes with "
            "!{...} expressions are refused), where crawlers and queries read them as data.",
            "none (nearest: kinesis-firehose-delivery-stream-encrypted)",
            (S000, "error/!{firehose:random-string}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/"),
            _firehose_error_prefix),
-    MlRule("FH2", "AWS::KinesisFirehose::DeliveryStream", "Every S3 configuration of the Firehose stream encrypts "
+    MlRule("FH2", ("AWS::KinesisFirehose::DeliveryStream",), "Every S3 configuration of the Firehose stream encrypts "
            "with a KMS key, and a DirectPut stream encrypts at rest with a customer-managed key (a stream fed "
            "by Kinesis is encrypted by its source).", "Records are encrypted under this account's key from "
            "the stream to the bucket.", "kinesis-firehose-delivery-stream-encrypted (plus the S3 destination)",
            (S004, "SSE-KMS: Use AWS key Management Service to manage encryption keys"), _firehose_kms),
-    MlRule("ATH1", "AWS::Athena::WorkGroup", "The Athena workgroup enforces its configuration "
+    MlRule("ATH1", ("AWS::Athena::WorkGroup",), "The Athena workgroup enforces its configuration "
            "(EnforceWorkGroupConfiguration), so clients cannot override result encryption, location or limits.",
            "A client-side setting would otherwise write unencrypted results or lift the scan cap.",
            "athena-workgroup-enforce-workgroup-configuration",
            (S000, "Encrypt results at rest in S3 staging directory"), _athena_enforced),
-    MlRule("ATH2", "AWS::Athena::WorkGroup", "The Athena workgroup caps the bytes a query may scan "
+    MlRule("ATH2", ("AWS::Athena::WorkGroup",), "The Athena workgroup caps the bytes a query may scan "
            "(BytesScannedCutoffPerQuery).", "Athena bills per byte scanned: a cap stops one query over the "
            "whole lake from costing what a month of work does.", "none", (S000, "$5.00 per TB scanned"),
            _athena_cutoff),
-    MlRule("LOG1", "AWS::Logs::LogGroup", "The log group has a retention period (RetentionInDays).",
+    MlRule("LOG1", ("AWS::Logs::LogGroup",), "The log group has a retention period (RetentionInDays).",
            "Logs kept forever cost forever and keep personal data past any purpose.",
            "cw-loggroup-retention-period-check (any period; the Config rule's 365-day default is a profile "
            "choice here)", (S000, "Log aggregation and analysis"), _log_retention),
-    MlRule("LOG2", "AWS::Logs::LogGroup", "The log group is encrypted with a KMS key (KmsKeyId).",
+    MlRule("LOG2", ("AWS::Logs::LogGroup",), "The log group is encrypted with a KMS key (KmsKeyId).",
            "Job and pipeline logs can hold record values and identifiers.", "cloudwatch-log-group-encrypted",
            _KMS_AT_REST, _log_kms),
-    MlRule("KDS1", "AWS::Kinesis::Stream", "The Kinesis stream is encrypted with a customer-managed KMS key (not "
+    MlRule("KDS1", ("AWS::Kinesis::Stream",), "The Kinesis stream is encrypted with a customer-managed KMS key (not "
            "alias/aws/kinesis).", "A customer key's policy, rotation and CloudTrail record are this account's "
            "to control; AwsSolutions-KDS3 only asks for encryption and prefers the AWS managed key.",
            "kinesis-stream-encrypted (stricter: a customer-managed key)",
@@ -568,7 +609,8 @@ RULES: tuple[MlRule, ...] = (
 )
 RULES_BY_TYPE: dict[str, tuple[MlRule, ...]] = {}
 for _rule in RULES:
-    RULES_BY_TYPE[_rule.resource_type] = (*RULES_BY_TYPE.get(_rule.resource_type, ()), _rule)
+    for _type in _rule.resource_types:
+        RULES_BY_TYPE[_type] = (*RULES_BY_TYPE.get(_type, ()), _rule)
 
 
 def properties(node: CfnResource) -> Mapping[str, Any]:
@@ -581,8 +623,9 @@ class _AppliedRule:
     """One rule on one resource, as cdk-nag's applyRule reads it (properties, not attributes: jsii
     only sees class members). The info names what is missing once the rule has run."""
 
-    def __init__(self, rule: MlRule, node: CfnResource, props: Callable[[], Mapping[str, Any]]) -> None:
-        self._rule, self._node, self._props, self._problems = rule, node, props, []
+    def __init__(self, rule: MlRule, node: CfnResource, resource_type: str,
+                 props: Callable[[], Mapping[str, Any]]) -> None:
+        self._rule, self._node, self._type, self._props, self._problems = rule, node, resource_type, props, []
 
     @property
     def rule_suffix_override(self) -> str:
@@ -606,7 +649,7 @@ class _AppliedRule:
         return self._node
 
     def rule(self, node: CfnResource) -> NagRuleCompliance:
-        problems = self._rule.check(self._props())
+        problems = self._rule.evaluate(self._props(), self._type)
         if problems is None:
             return NagRuleCompliance.NOT_APPLICABLE
         self._problems = problems
@@ -629,7 +672,8 @@ class MLSpecialtyChecks(NagPack):
 
     def _check_resource(self, node: CfnResource) -> None:
         # Only the rules of this resource type cross the jsii bridge: each call costs a round trip.
-        rules = RULES_BY_TYPE.get(node.cfn_resource_type)
+        resource_type = node.cfn_resource_type
+        rules = RULES_BY_TYPE.get(resource_type)
         if not rules:
             return
         resolved: list[Mapping[str, Any]] = []
@@ -640,4 +684,4 @@ class MLSpecialtyChecks(NagPack):
             return resolved[0]
 
         for rule in rules:
-            self._apply_rule(_AppliedRule(rule, node, props))
+            self._apply_rule(_AppliedRule(rule, node, resource_type, props))

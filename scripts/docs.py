@@ -115,7 +115,7 @@ def ml_rules_table() -> str:
         return text.replace("|", "\\|")
 
     lines = ["| rule | resource | what it checks | AWS Config rule mirrored | study note |", "|---|---|---|---|---|"]
-    lines += [f"| `{rule.rule_id}` | `{rule.resource_type}` | {cell(rule.checks)} | {cell(rule.config_rule)} | "
+    lines += [f"| `{rule.rule_id}` | {', '.join(f'`{t}`' for t in rule.resource_types)} | {cell(rule.checks)} | {cell(rule.config_rule)} | "
               f"`{rule.note[0]}`: \"{cell(rule.note[1])}\" |" for rule in RULES]
     return "\n".join(lines) + "\n"
 

@@ -196,6 +196,11 @@ def _two_definitions(second: dict) -> dict:
     return tune
 
 
+# Model Monitor in CloudFormation takes the fields of the API action that creates it.
+DATA_QUALITY = {k: v for k, v in TASKS["DataQuality"][1].items() if not k.endswith(".$")}
+DATA_QUALITY_TYPE = "AWS::SageMaker::DataQualityJobDefinition"
+
+
 # rule suffix -> (build the passing fixture, build the failing fixture), each `(stack, id) -> construct`
 FIXTURES = {
     "SM1": (lambda s, i: model(s, i), lambda s, i: model(s, i, vpc=False)),
@@ -207,6 +212,17 @@ FIXTURES = {
                               _without(ENDPOINT_CONFIG, "DataCaptureConfig", "KmsKeyId"))),
     "SM5": (lambda s, i: notebook(s, i), lambda s, i: notebook(s, i, root_access=None)),
     "SM6": (lambda s, i: notebook(s, i), lambda s, i: notebook(s, i, direct_internet_access="Enabled")),
+    "SM7": (lambda s, i: _raw(s, i, DATA_QUALITY_TYPE, DATA_QUALITY),
+            lambda s, i: _raw(s, i, DATA_QUALITY_TYPE, _without(DATA_QUALITY, "NetworkConfig", "VpcConfig"))),
+    "SM8": (lambda s, i: _raw(s, i, DATA_QUALITY_TYPE, DATA_QUALITY),
+            lambda s, i: _raw(s, i, DATA_QUALITY_TYPE, _with(DATA_QUALITY, False, "NetworkConfig",
+                                                             "EnableNetworkIsolation"))),
+    "SM9": (lambda s, i: _raw(s, i, DATA_QUALITY_TYPE, DATA_QUALITY),
+            lambda s, i: _raw(s, i, DATA_QUALITY_TYPE, _without(DATA_QUALITY, "NetworkConfig",
+                                                                "EnableInterContainerTrafficEncryption"))),
+    "SM10": (lambda s, i: _raw(s, i, DATA_QUALITY_TYPE, DATA_QUALITY),
+             lambda s, i: _raw(s, i, DATA_QUALITY_TYPE, _without(DATA_QUALITY, "JobResources", "ClusterConfig",
+                                                                 "VolumeKmsKeyId"))),
     "SFN1": (lambda s, i: state_machine(s, i),
              lambda s, i: state_machine(s, i, Baseline=_without(TASKS["Baseline"][1], "NetworkConfig", "VpcConfig"))),
     "SFN2": (lambda s, i: state_machine(s, i),
@@ -369,6 +385,24 @@ def test_model_monitor_jobs_are_checked_under_their_own_field_names():
     assert found == {"MLSpecialty-SFN2": {_path(unisolated)}, "MLSpecialty-SFN3": {_path(clear_text)},
                      "MLSpecialty-SFN5": {_path(unencrypted)}}
     assert _path(named) not in set().union(*found.values())
+
+
+def test_every_model_monitor_type_in_cloudformation_is_checked_under_its_own_field_names():
+    stack = cdk.Stack(cdk.App(), "MonitoringResources")
+    monitored = {}
+    for kind in ("ModelQuality", "ModelBias", "ModelExplainability"):
+        properties = {k.replace("DataQuality", kind): v for k, v in DATA_QUALITY.items()}
+        monitored[kind] = _raw(stack, kind, f"AWS::SageMaker::{kind}JobDefinition",
+                               _without(properties, f"{kind}JobOutputConfig", "KmsKeyId"))
+    inline = {k: v for k, v in TASKS["Monitor"][1].items() if not k.endswith(".$")}
+    schedule = _raw(stack, "Schedule", "AWS::SageMaker::MonitoringSchedule", _with(
+        inline, False, "MonitoringScheduleConfig", "MonitoringJobDefinition", "NetworkConfig", "EnableNetworkIsolation"))
+    named = _raw(stack, "Named", "AWS::SageMaker::MonitoringSchedule", {"MonitoringScheduleName": "n",
+        "MonitoringScheduleConfig": {"MonitoringJobDefinitionName": "quality", "MonitoringType": "DataQuality"}})
+    compliant = _raw(stack, "Compliant", "AWS::SageMaker::MonitoringSchedule", inline)
+    assert findings(stack) == {"MLSpecialty-SM10": {m.node.path for m in monitored.values()},
+                               "MLSpecialty-SM8": {schedule.node.path}}
+    assert named and compliant
 
 
 def test_a_state_machine_without_sagemaker_tasks_is_not_checked():
