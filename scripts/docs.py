@@ -107,6 +107,19 @@ def patterns_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def ml_rules_table() -> str:
+    """The MLSpecialty nag pack's rules, read from the pack itself."""
+    from patterns.ml_rule_pack import RULES
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| rule | resource | what it checks | AWS Config rule mirrored | study note |", "|---|---|---|---|---|"]
+    lines += [f"| `{rule.rule_id}` | {', '.join(f'`{t}`' for t in rule.resource_types)} | {cell(rule.checks)} | {cell(rule.config_rule)} | "
+              f"`{rule.note[0]}`: \"{cell(rule.note[1])}\" |" for rule in RULES]
+    return "\n".join(lines) + "\n"
+
+
 def render(text: str, sections: Mapping[str, str]) -> str:
     def replace(match: re.Match) -> str:
         name = match.group("name")
@@ -138,6 +151,7 @@ def sections_from(assembly_dirs: list[Path], sandbox_checkov: gates.CheckovResul
         "acknowledgements": acknowledgements_table(assembly_dirs),
         "checkov-skips": checkov_skips_table(templates),
         "patterns": patterns_table(),
+        "ml-rule-pack": ml_rules_table(),
     }
 
 

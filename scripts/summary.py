@@ -35,7 +35,7 @@ def render(assembly: Path, nag: gates.NagVerdict, lint: list[dict], scan: gates.
 
     lint_errors = [f for f in lint if f["level"] == "Error"]
     verdicts = [
-        ("cdk-nag (AwsSolutions, HIPAA, NIST 800-53 R5, PCI DSS 3.2.1, Serverless)", nag.passed,
+        ("cdk-nag (AwsSolutions, HIPAA, NIST 800-53 R5, PCI DSS 3.2.1, Serverless, MLSpecialty)", nag.passed,
          f"{len(nag.unacknowledged)} unacknowledged, {len(nag.acknowledged)} acknowledged with reasons"),
     ]
     differences = []

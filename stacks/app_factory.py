@@ -28,6 +28,7 @@ from cdk_nag import (
 from config import deployment
 from config.settings import Settings
 from patterns.compliance import refuse_unscanned_resources
+from patterns.ml_rule_pack import MLSpecialtyChecks
 from stacks.audit_stack import AuditStack
 from stacks.catalog_stack import CatalogStack
 from stacks.data_lake_stack import DataLakeStack
@@ -37,7 +38,8 @@ from stacks.shared import Shared
 from stacks.streaming_stack import StreamingStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks)
+NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks,
+             MLSpecialtyChecks)
 
 
 def cdk_json_context() -> dict[str, Any]:

@@ -19,7 +19,7 @@ def test_generated_docs_are_current(sandbox, prod, checkov_result):
 def test_every_generated_section_appears_in_exactly_one_document():
     found = [m.group("name") for path in docs.DOCUMENTS for m in docs.SECTION.finditer(path.read_text())]
     assert sorted(found) == sorted(["synth-summary", "idle-cost", "settings", "traceability", "acknowledgements",
-                                    "checkov-skips", "patterns"])
+                                    "checkov-skips", "patterns", "ml-rule-pack"])
 
 
 def test_generated_settings_table_shows_the_lifecycle_defaults():

@@ -49,7 +49,8 @@ def test_no_unacknowledged_nag_finding(request, fixture):
 
 def test_all_five_packs_are_registered():
     assert [p.__name__ for p in NAG_PACKS] == [
-        "AwsSolutionsChecks", "HIPAASecurityChecks", "NIST80053R5Checks", "PCIDSS321Checks", "ServerlessChecks"]
+        "AwsSolutionsChecks", "HIPAASecurityChecks", "NIST80053R5Checks", "PCIDSS321Checks", "ServerlessChecks",
+        "MLSpecialtyChecks"]
 
 
 @pytest.mark.parametrize("fixture", PROFILES)
