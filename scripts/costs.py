@@ -34,7 +34,14 @@ PRICES = {
                                "ml.m5.xlarge": 0.23, "ml.c5.large": 0.102, "ml.c5.xlarge": 0.204,
                                "ml.r5.large": 0.151},
     "sagemaker_notebook_hour": {"ml.t3.medium": 0.05, "ml.t3.large": 0.10, "ml.m5.xlarge": 0.23},
+    "sagemaker_transform_hour": {"ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461,
+                                 "ml.m5.4xlarge": 0.922, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408,
+                                 "ml.c5.4xlarge": 0.816, "ml.m6i.large": 0.115, "ml.m6i.xlarge": 0.23,
+                                 "ml.c6i.large": 0.102, "ml.c6i.xlarge": 0.204},
 }
+# One batch transform run, as priced: instances bill per second from start to the job's end;
+# assumed 15 minutes (about 5-8 of them starting the instances) for the curated prefix of a sandbox.
+BATCH_TRANSFORM_RUN_MINUTES = 15
 GLUE_WORKER_DPU = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
 
 
@@ -139,6 +146,13 @@ def lines_for(stack: str, template: dict) -> list[Line]:
             lines.append(Line(stack, f"pipeline endpoint variant {variant['VariantName']}: {count} x "
                                      f"{variant['InstanceType']}", count * price * HOURS_PER_MONTH,
                               "sagemaker.endpoint_variants", when="after a pipeline run"))
+    for _, props in _resources(template, "AWS::StepFunctions::StateMachine"):
+        for job in _transform_resources(props):
+            price = PRICES["sagemaker_transform_hour"][job["InstanceType"]]
+            count = job["InstanceCount"]
+            lines.append(Line(stack, f"one batch transform run: {count} x {job['InstanceType']} for "
+                                     f"{BATCH_TRANSFORM_RUN_MINUTES} min", count * price * BATCH_TRANSFORM_RUN_MINUTES / 60,
+                              "sagemaker.batch_transform", when="per batch transform run"))
     for _, props in _resources(template, "AWS::SageMaker::NotebookInstance"):
         price = PRICES["sagemaker_notebook_hour"][props["InstanceType"]]
         lines.append(Line(stack, f"notebook {props['InstanceType']} (until stopped)", price * HOURS_PER_MONTH,
@@ -156,6 +170,16 @@ def _pipeline_endpoint_variants(props: dict) -> list[dict]:
     return step.get("Parameters", {}).get("ProductionVariants", [])
 
 
+def _transform_resources(props: dict) -> list[dict]:
+    """The TransformResources of a state machine's Transform step ([] for other machines)."""
+    definition = props.get("DefinitionString")
+    parts = definition["Fn::Join"][1] if isinstance(definition, dict) else [definition or "{}"]
+    document = json.loads("".join(p if isinstance(p, str) else "token" for p in parts))
+    step = document.get("States", {}).get("Transform", {})
+    resources = step.get("Parameters", {}).get("TransformResources")
+    return [resources] if resources else []
+
+
 SANDBOX_TARGET_USD = 17.0
 
 
@@ -171,11 +195,11 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     out = [f"{title} (us-east-1 list prices of {PRICES['as_of']}, {HOURS_PER_MONTH} h/month):", "",
            "| stack | idle cost driver | USD/month | changed by |", "|---|---|---:|---|"]
     by_stack: dict[str, float] = {}
-    later = []
+    later, per_run = [], []
     for stack, lines in stacks.items():
         for line in lines:
             row = f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} | {line.driver} |"
-            (out if line.when == "idle" else later).append(row)
+            (out if line.when == "idle" else per_run if line.when == "per batch transform run" else later).append(row)
         by_stack[stack] = sum(line.monthly_usd for line in lines if line.when == "idle")
     for stack, subtotal in by_stack.items():
         out.append(f"| {stack} | **stack total** | **{subtotal:.2f}** | |")
@@ -183,6 +207,10 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     if later:
         out += ["", "After the first pipeline run (the pipeline's endpoint, outside CloudFormation, until deleted):",
                 "", "| stack | run-time cost driver | USD/month | changed by |", "|---|---|---:|---|", *later]
+    if per_run:
+        out += ["", f"Per batch transform run (billed only while a run's instances exist; assumed "
+                    f"{BATCH_TRANSFORM_RUN_MINUTES} minutes each):",
+                "", "| stack | run-time cost driver | USD/run | changed by |", "|---|---|---:|---|", *per_run]
     return "\n".join(out) + "\n"
 
 

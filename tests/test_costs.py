@@ -79,3 +79,17 @@ def test_the_pipeline_endpoint_is_priced_as_a_run_time_cost_not_an_idle_one(sand
     idle, after = table.split("After the first pipeline run")
     assert "pipeline endpoint" not in idle and "| SageMaker | pipeline endpoint variant primary" in after
     assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(15.55)  # not in the idle total
+
+
+def test_a_batch_transform_run_is_priced_per_run_not_idle(sandbox, prod):
+    from config.aws_limits import TRANSFORM_INSTANCE_TYPES
+
+    assert set(TRANSFORM_INSTANCE_TYPES) <= set(costs.PRICES["sagemaker_transform_hour"])
+    line = lines_by_item(sandbox)["one batch transform run: 1 x ml.m5.large for 15 min"]
+    assert (line.monthly_usd, line.when) == (pytest.approx(0.115 / 4), "per batch transform run")
+    assert lines_by_item(prod)["one batch transform run: 1 x ml.m5.xlarge for 15 min"].monthly_usd == \
+        pytest.approx(0.23 / 4)
+    table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
+    idle, per_run = table.split("Per batch transform run")
+    assert "batch transform" not in idle and "| SageMaker | one batch transform run" in per_run
+    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(15.55)  # nothing idle
