@@ -521,7 +521,7 @@ PREDICTIONS = "arn:aws:s3:::{results_bucket}/batch-predictions/" + BATCH_RUN + "
 BATCH_TRANSFORM_HOPS = (
     Hop("batch-01", "batch transform", "model registry (find)", "batch transform role",
         ("sagemaker:ListModelPackages",), ("*",), "the latest Approved package of the group"),
-    Hop("batch-02", "batch transform", "model package of the group", "batch transform role",
+    Hop("batch-02", "batch transform", "model registry (a package of the group)", "batch transform role",
         ("sagemaker:DescribeModelPackage",), (f"{SAGEMAKER}:model-package/{{batch.group}}/3",),
         "its approval status"),
     Hop("batch-03", "batch transform", "execution role", "batch transform role", ("iam:PassRole",),

@@ -135,6 +135,7 @@ ICONS = (
     ("pipeline", ("integration", "StepFunctions")), ("execution role", ("security", "IAMRole")),
     ("training job", ("ml", "SagemakerTrainingJob")), ("model", ("ml", "SagemakerModel")),
     ("VPC", ("network", "VPC")),
+    ("batch transform", ("integration", "StepFunctions")), ("transform job", ("ml", "Sagemaker")),
 )
 
 

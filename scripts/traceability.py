@@ -149,6 +149,11 @@ TRACES = (
     Trace(S003, "The default is a public VPC i.e. access to internet", "patterns.private_notebook.PrivateNotebook",
           ("custom", "SageMaker", "AWS::SageMaker::NotebookInstance", "DirectInternetAccess", "Disabled"),
           "tests/test_ml_network.py::test_there_is_no_path_to_the_internet"),
+    Trace(S003, "Batch inference Create a \"batch transform job\" likely with data from S3. Push that S3 into the "
+                "batch job, and then the output goes back into S3", "patterns.batch_transform.BatchTransform",
+          ("sandbox", "SageMaker", "AWS::StepFunctions::StateMachine", "DefinitionString",
+           Contains(":states:::sagemaker:createTransformJob.sync")),
+          "tests/test_batch_transform.py::test_without_a_package_it_uses_the_latest_approved_of_the_group"),
 )
 
 
