@@ -14,7 +14,15 @@ import pytest
 from patterns.batch_transform import output_filter
 from patterns.training_pipeline import run_name_stem
 from tests import asl
-from tests.test_sagemaker import STACK, execution_role_id, exported_marker, guards, marker, network_subnets, template
+from tests.test_sagemaker import (
+    STACK,
+    execution_role_id,
+    exported_marker,
+    guards,
+    marker,
+    network_subnets,
+    template,
+)
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/mlspec-sbx-models/3"
 LATEST = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/mlspec-sbx-models/7"
