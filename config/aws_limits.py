@@ -122,6 +122,13 @@ TRAINING_INSTANCE_TYPES = ("ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m
 HOSTING_INSTANCE_TYPES = ("ml.t2.medium", "ml.t2.large", "ml.m5.large", "ml.m5.xlarge", "ml.c5.large",
                           "ml.c5.xlarge", "ml.r5.large")
 NOTEBOOK_INSTANCE_TYPES = ("ml.t3.medium", "ml.t3.large", "ml.m5.xlarge")
+# Batch transform (CreateTransformJob's TransformResources.InstanceType, botocore 2026-11): EBS-backed
+# types only, as above; ml.c5.large, a hosting type, is not a transform type.
+TRANSFORM_INSTANCE_TYPES = ("ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.c5.xlarge",
+                            "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.c6i.large",
+                            "ml.c6i.xlarge")
+# CreateTransformJob: MaxPayloadInMB at most 100, and MaxConcurrentTransforms * MaxPayloadInMB too.
+TRANSFORM_MAX_PAYLOAD_MB = 100
 VARIANT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 # The built-in SageMaker XGBoost algorithm (1.7) takes every hyperparameter as a string. Each entry:

@@ -106,6 +106,9 @@ _SAGEMAKER: dict[str, Any] = {
     "alarm_model_latency_ms": 500,
     "notebook_enabled": False,
     "notebook_instance_type": "ml.t3.medium",
+    # Runs only when started (no idle cost); 6 MB x 1 is SageMaker's default payload.
+    "batch_transform": {"enabled": True, "instance_type": "ml.m5.large", "instance_count": 1, "max_payload_mb": 6,
+                        "max_concurrent_transforms": 1, "input_prefix": None, "timeout_minutes": 120},
 }
 
 _AUDIT: dict[str, Any] = {
@@ -199,6 +202,9 @@ PROFILES: dict[str, dict[str, Any]] = {
                                        "weight": 1.0, "model_artifact": None}],
                 "data_capture_sampling_percent": 20,
                 "autoscaling_max_instances": 6,
+                "batch_transform": {"enabled": True, "instance_type": "ml.m5.xlarge", "instance_count": 1,
+                                    "max_payload_mb": 6, "max_concurrent_transforms": 2, "input_prefix": None,
+                                    "timeout_minutes": 240},
             },
         ),
         "audit": deep_merge(

@@ -35,6 +35,8 @@ from config.aws_limits import (
     TAG_KEY_MAX,
     TAG_VALUE_MAX,
     TRAINING_INSTANCE_TYPES,
+    TRANSFORM_INSTANCE_TYPES,
+    TRANSFORM_MAX_PAYLOAD_MB,
     VARIANT_NAME,
     XGBOOST_HYPERPARAMETERS,
     bucket_name_problem,
@@ -324,6 +326,31 @@ class VariantSettings:
 
 
 @settings_class
+class BatchTransformSettings:
+    """The batch transform state machine: the latest Approved model of the registry over a curated
+    prefix, predictions to the results zone. It runs (and costs) only when started."""
+
+    enabled: Flag  # false: no state machine, no role
+    instance_type: Annotated[str, one_of(TRANSFORM_INSTANCE_TYPES, "a supported transform instance type")]
+    instance_count: Annotated[int, number(int, 1, 20, " instances")]
+    max_payload_mb: Annotated[int, number(int, 1, TRANSFORM_MAX_PAYLOAD_MB, " MB")]
+    max_concurrent_transforms: Annotated[int, number(int, 1, TRANSFORM_MAX_PAYLOAD_MB)]
+    # null: sagemaker.training_data_prefix (its CSV lines are label-first, as the filters expect)
+    input_prefix: Annotated[str | None, text(_prefix_problem, allowed="a key prefix such as \"training/\"",
+                                             null="for sagemaker.training_data_prefix")]
+    timeout_minutes: Annotated[int, number(int, 10, 2880, " minutes")]
+
+    @model_validator(mode="after")
+    def _payload_fits(self) -> BatchTransformSettings:
+        total = self.max_payload_mb * self.max_concurrent_transforms
+        if total > TRANSFORM_MAX_PAYLOAD_MB:
+            fail(f".max_payload_mb={self.max_payload_mb} x max_concurrent_transforms={self.max_concurrent_transforms}"
+                 f" = {total} MB: SageMaker allows at most {TRANSFORM_MAX_PAYLOAD_MB} MB in flight per instance; "
+                 "lower either")
+        return self
+
+
+@settings_class
 class SageMakerSettings:
     """Training pipeline, hosting and the notebook, all inside the isolated VPC."""
 
@@ -349,6 +376,7 @@ class SageMakerSettings:
     alarm_model_latency_ms: Annotated[int, number(int, 1, 1_000_000, " ms")]
     notebook_enabled: Flag
     notebook_instance_type: Annotated[str, one_of(NOTEBOOK_INSTANCE_TYPES, "a supported notebook instance type")]
+    batch_transform: BatchTransformSettings
 
     @model_validator(mode="after")
     def _consistent(self) -> SageMakerSettings:

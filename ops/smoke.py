@@ -13,6 +13,9 @@ Steps (a step is skipped when one it needs did not pass):
                      own tables, so this proves nothing about the data)
   training pipeline  (--train) an execution of the Step Functions pipeline ends SUCCEEDED
   invoke endpoint    (--invoke) the endpoint is InService (waits while Creating or Updating) and answers
+  batch transform    (--transform) an execution of the batch transform state machine (the latest
+                     Approved model of the registry over the configured curated prefix) ends
+                     SUCCEEDED and wrote .out objects under the results zone's batch-predictions/<run>/
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,7 +45,8 @@ NAME = "smoke"
 EXAMPLES = """examples:
   python -m ops smoke                                          # the sandbox
   python -m ops smoke --config deployments/example.json --region eu-west-1
-  python -m ops smoke --train --invoke --timeout 2400          # also the pipeline and the endpoint"""
+  python -m ops smoke --train --invoke --timeout 2400          # also the pipeline and the endpoint
+  python -m ops smoke --transform --timeout 3600               # also a batch transform run"""
 
 STACK_SUFFIXES = ("data-lake", "streaming", "catalog", "ml-network", "sagemaker")
 SERVICES = ("sts", "cloudformation", "kinesis", "s3", "glue", "athena", "stepfunctions", "sagemaker",
@@ -80,10 +85,12 @@ def partition(day: datetime.date) -> str:
 class Smoke:
     def __init__(self, clients: Mapping[str, Any], settings: Settings, runtime: Runtime | None = None, *,
                  timeout_seconds: int = 600, poll_seconds: int = 15, events: int = 50, train: bool = False,
-                 invoke: bool = False, report: Callable[[Result], None] = lambda result: None):
+                 invoke: bool = False, transform: bool = False,
+                 report: Callable[[Result], None] = lambda result: None):
         self.clients, self.settings, self.runtime = clients, settings, runtime or Runtime()
         self.timeout, self.poll, self.events = timeout_seconds, poll_seconds, events
         self.train, self.invoke, self.report = train, invoke, report
+        self.transform = transform
         self.dataset = load_schema(SCHEMA_FILE).dataset
         self.outputs: dict[str, str] = {}
         self.step = ""
@@ -249,6 +256,27 @@ class Smoke:
                                                                      Body=SAMPLE_ROW.encode())
         return f"{endpoint} answered {response['Body'].read().decode()[:80]!r}"
 
+    def batch_transform(self) -> str:
+        sfn, started = self.clients["stepfunctions"], whole_second(self.runtime.now())
+        # RunName labels the output folder, so the predictions of this run are easy to find.
+        label = f"smoke-{started:%Y%m%dT%H%M%S}"
+        arn = sfn.start_execution(stateMachineArn=self.output("BatchTransformArn"),
+                                  input=json.dumps({"RunName": label}))["executionArn"]
+
+        def finished() -> dict | None:
+            execution = sfn.describe_execution(executionArn=arn)
+            return execution if execution["status"] != "RUNNING" else None
+
+        execution = self._wait(finished, lambda: f"batch transform execution {arn.rsplit(':', 1)[1]} is RUNNING")
+        if execution["status"] != "SUCCEEDED":
+            raise StepFailed(f"batch transform {execution['status']}: {execution.get('error', '')} "
+                             f"{execution.get('cause', '')}".rstrip())
+        bucket, prefix = self.output("ResultsBucketName"), f"batch-predictions/{label}/"
+        written = [obj["Key"] for obj in self._list(bucket, prefix) if obj["Key"].endswith(".out")]
+        if not written:
+            raise StepFailed(f"the run succeeded but wrote no .out object under s3://{bucket}/{prefix}")
+        return f"{len(written)} prediction file(s) under s3://{bucket}/{prefix}"
+
     # ------------------------------------------------------------------ helpers
 
     def _list(self, bucket: str, prefix: str) -> list[dict]:
@@ -320,6 +348,8 @@ class Smoke:
             steps.append(("training pipeline", self.training, ("stacks",)))
         if self.invoke:
             steps.append(("invoke endpoint", self.invocation, ("training pipeline",) if self.train else ("stacks",)))
+        if self.transform:
+            steps.append(("batch transform", self.batch_transform, ("stacks",)))
         return steps
 
     def run(self) -> list[Result]:
@@ -355,6 +385,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=int, default=600, help="seconds to wait for each asynchronous step (default 600)")
     p.add_argument("--train", action="store_true", help="also run the training pipeline (about 10-30 minutes)")
     p.add_argument("--invoke", action="store_true", help="also check and invoke the endpoint")
+    p.add_argument("--transform", action="store_true",
+                   help="also run the batch transform (needs an Approved model package; about 10-20 minutes)")
 
 
 def run(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -367,7 +399,7 @@ def run(args: argparse.Namespace, runtime: Runtime) -> int:
         runtime.say(f"{result.status:<4}  {result.step:<18} {result.detail}")
 
     results = Smoke(clients, settings, runtime, timeout_seconds=args.timeout, train=args.train, invoke=args.invoke,
-                    report=report).run()
+                    transform=args.transform, report=report).run()
     counts = {status: sum(r.status == status for r in results) for status in ("PASS", "FAIL", "SKIP")}
     runtime.say(f"smoke result: {counts['PASS']} steps passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
     return 1 if counts["FAIL"] else 0

@@ -133,3 +133,31 @@ class SageMakerExecution(Construct):
                     conditions={"Null": {"sagemaker:VpcSubnets": "true"}},
                 )],
             )
+
+    def grant_batch_transform(self, scope: Construct, id_: str, *, lake: DataLakeStorage, input_prefix: str,
+                              output_zone: str, output_prefix: str) -> iam.ManagedPolicy:
+        """A managed policy, attached to the role, for batch transform jobs that run as it: list and
+        read the curated zone's `input_prefix`, write under `output_prefix` of `output_zone`. The
+        lake key is already usable through S3 (see above); nothing else is added."""
+        for what, prefix in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
+            if not prefix.endswith("/") or prefix.startswith("/"):
+                raise ValueError(f"{what}={prefix!r} is not a folder: end it with '/', no leading '/'")
+        readable = lake.objects_arn("curated", f"{input_prefix}*")
+        writable = lake.objects_arn(output_zone, f"{output_prefix}*")
+        policy = iam.ManagedPolicy(
+            scope, id_, roles=[self.role],
+            description=f"SageMaker batch transform: read curated {input_prefix}, write {output_zone} {output_prefix}",
+            statements=[
+                iam.PolicyStatement(sid="ListTheTransformInput", actions=["s3:ListBucket"],
+                                    resources=[lake.bucket_arn("curated")],
+                                    conditions={"StringLike": {"s3:prefix": [f"{input_prefix}*"]}}),
+                iam.PolicyStatement(sid="ReadTheTransformInput", actions=["s3:GetObject"], resources=[readable]),
+                iam.PolicyStatement(sid="WriteTheTransformOutput", actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                                    resources=[writable]),
+            ],
+        )
+        acknowledge(policy, [f"AwsSolutions-IAM5[Resource::{finding_reference(self, arn)}]" for arn in (readable, writable)],
+                    "Batch transform reads every object of its input prefix and names its output objects after "
+                    "them at run time, so access is per prefix: the input folder of the curated zone and the "
+                    "predictions folder of the results zone.")
+        return policy

@@ -34,6 +34,10 @@ PRICES = {
                                "ml.m5.xlarge": 0.23, "ml.c5.large": 0.102, "ml.c5.xlarge": 0.204,
                                "ml.r5.large": 0.151},
     "sagemaker_notebook_hour": {"ml.t3.medium": 0.05, "ml.t3.large": 0.10, "ml.m5.xlarge": 0.23},
+    "sagemaker_transform_hour": {"ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461,
+                                 "ml.m5.4xlarge": 0.922, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408,
+                                 "ml.c5.4xlarge": 0.816, "ml.m6i.large": 0.115, "ml.m6i.xlarge": 0.23,
+                                 "ml.c6i.large": 0.102, "ml.c6i.xlarge": 0.204},
     "cloudtrail_management_copy_per_100k": 2.00,  # the account's first copy of management events is free
     "cloudtrail_data_events_per_100k": 0.10,
     "s3_standard_gb_month": 0.023,
@@ -44,6 +48,9 @@ PRICES = {
 AUDIT_ASSUMPTIONS = {"data_events_per_month": 1_000_000, "log_files_gb_stored": 5,
                      "events_gb_ingested_per_month": 1}
 ASSUMED = "at the assumed volume"
+# One batch transform run, as priced: instances bill per second from start to the job's end;
+# assumed 15 minutes (about 5-8 of them starting the instances) for the curated prefix of a sandbox.
+BATCH_TRANSFORM_RUN_MINUTES = 15
 GLUE_WORKER_DPU = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
 
 
@@ -150,6 +157,13 @@ def lines_for(stack: str, template: dict) -> list[Line]:
                               "sagemaker.endpoint_variants", when="after a pipeline run"))
     for _, props in _resources(template, "AWS::CloudTrail::Trail"):
         lines += _trail_lines(stack, props)
+    for _, props in _resources(template, "AWS::StepFunctions::StateMachine"):
+        for job in _transform_resources(props):
+            price = PRICES["sagemaker_transform_hour"][job["InstanceType"]]
+            count = job["InstanceCount"]
+            lines.append(Line(stack, f"one batch transform run: {count} x {job['InstanceType']} for "
+                                     f"{BATCH_TRANSFORM_RUN_MINUTES} min", count * price * BATCH_TRANSFORM_RUN_MINUTES / 60,
+                              "sagemaker.batch_transform", when="per batch transform run"))
     for _, props in _resources(template, "AWS::SageMaker::NotebookInstance"):
         price = PRICES["sagemaker_notebook_hour"][props["InstanceType"]]
         lines.append(Line(stack, f"notebook {props['InstanceType']} (until stopped)", price * HOURS_PER_MONTH,
@@ -193,6 +207,16 @@ def _pipeline_endpoint_variants(props: dict) -> list[dict]:
     return step.get("Parameters", {}).get("ProductionVariants", [])
 
 
+def _transform_resources(props: dict) -> list[dict]:
+    """The TransformResources of a state machine's Transform step ([] for other machines)."""
+    definition = props.get("DefinitionString")
+    parts = definition["Fn::Join"][1] if isinstance(definition, dict) else [definition or "{}"]
+    document = json.loads("".join(p if isinstance(p, str) else "token" for p in parts))
+    step = document.get("States", {}).get("Transform", {})
+    resources = step.get("Parameters", {}).get("TransformResources")
+    return [resources] if resources else []
+
+
 SANDBOX_TARGET_USD = 17.0
 
 
@@ -208,11 +232,11 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     out = [f"{title} (us-east-1 list prices of {PRICES['as_of']}, {HOURS_PER_MONTH} h/month):", "",
            "| stack | idle cost driver | USD/month | changed by |", "|---|---|---:|---|"]
     by_stack: dict[str, float] = {}
-    later, assumed = [], []
+    later, assumed, per_run = [], [], []
     for stack, lines in stacks.items():
         for line in lines:
             row = f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} | {line.driver} |"
-            (out if line.when == "idle" else assumed if line.when == ASSUMED else later).append(row)
+            {"idle": out, ASSUMED: assumed, "per batch transform run": per_run}.get(line.when, later).append(row)
         by_stack[stack] = sum(line.monthly_usd for line in lines if line.when == "idle")
     for stack, subtotal in by_stack.items():
         out.append(f"| {stack} | **stack total** | **{subtotal:.2f}** | |")
@@ -223,6 +247,10 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     if assumed:
         out += ["", "The audit trail at an assumed volume (not idle: every API call of the account is an event):", "",
                 "| stack | volume cost driver | USD/month | changed by |", "|---|---|---:|---|", *assumed]
+    if per_run:
+        out += ["", f"Per batch transform run (billed only while a run's instances exist; assumed "
+                    f"{BATCH_TRANSFORM_RUN_MINUTES} minutes each):",
+                "", "| stack | run-time cost driver | USD/run | changed by |", "|---|---|---:|---|", *per_run]
     return "\n".join(out) + "\n"
 
 

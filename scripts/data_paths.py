@@ -43,11 +43,12 @@ class Output:
 @dataclasses.dataclass(frozen=True)
 class One:
     """A property of the only resource of a type in a stack (`a.b[0].c[Key=value]`, `[key.with.dots]`,
-    `X#json` parses a JSON string)."""
+    `X#json` parses a JSON string); of several, the only one that has the path, or `where`."""
 
     stack: str
     type: str
     path: str
+    where: str = ""  # only resources that have this path count
 
     def __str__(self) -> str:
         return f"{self.stack} `{self.type}` `{self.path}`"
@@ -60,6 +61,7 @@ class Each:
     stack: str
     type: str
     fields: str | Mapping[str, str]
+    where: str = ""  # only resources that have this path count
 
     def __str__(self) -> str:
         fields = self.fields if isinstance(self.fields, str) else ", ".join(f"{k}: {v}" for k, v in self.fields.items())
@@ -72,6 +74,7 @@ BACKUP = f"{DEST}.S3BackupConfiguration"
 SECCONF, JOB, WORKGROUP = "AWS::Glue::SecurityConfiguration", "AWS::Glue::Job", "AWS::Athena::WorkGroup"
 PIPELINE = "AWS::StepFunctions::StateMachine"
 TRAIN = "DefinitionString#json.States.Train.Parameters"
+BATCH = "DefinitionString#json.States.Transform.Parameters"
 
 FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     # data lake
@@ -129,10 +132,10 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     # SageMaker
     "execution_role": Output("SageMaker", "ExecutionRoleArn"),
     "pipeline": Output("SageMaker", "TrainingPipelineArn"),
-    "pipeline_role": One("SageMaker", PIPELINE, "RoleArn"),
+    "pipeline_role": One("SageMaker", PIPELINE, "RoleArn", where=TRAIN),
     "pipeline_endpoint": Output("SageMaker", "PipelineEndpointName"),
     # The name the pipeline gives one run (its training job, model and endpoint config).
-    "run": Each("SageMaker", PIPELINE, "DefinitionString#json.States.NameTheRun.Parameters[name.$]"),
+    "run": Each("SageMaker", PIPELINE, "DefinitionString#json.States.NameTheRun.Parameters[name.$]", where=TRAIN),
     "endpoint_volume_key": One("SageMaker", PIPELINE, "DefinitionString#json.States.CreateEndpointConfig.Parameters.KmsKeyId"),
     "pipeline_capture_key": One("SageMaker", PIPELINE,
                                 "DefinitionString#json.States.CreateEndpointConfig.Parameters.DataCaptureConfig.KmsKeyId"),
@@ -142,7 +145,8 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     "train_output_key": One("SageMaker", PIPELINE, f"{TRAIN}.OutputDataConfig.KmsKeyId"),
     "train_volume_key": One("SageMaker", PIPELINE, f"{TRAIN}.ResourceConfig.VolumeKmsKeyId"),
     "train_subnets": One("SageMaker", PIPELINE, f"{TRAIN}.VpcConfig.Subnets"),
-    "model_subnets": One("SageMaker", PIPELINE, "DefinitionString#json.States.CreateModel.Parameters.VpcConfig.Subnets"),
+    "model_subnets": One("SageMaker", PIPELINE, "DefinitionString#json.States.CreateModel.Parameters.VpcConfig.Subnets",
+                         where=TRAIN),
     "checkpoints": Each("SageMaker", PIPELINE, f"{TRAIN}.CheckpointConfig.S3Uri"),
     "capture": (
         Each("SageMaker", PIPELINE, {
@@ -172,6 +176,14 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     "trail_log_group": Each("Audit", "AWS::Logs::LogGroup", {"name": "@Ref"}),
     # Lake Formation (lake_formation.enabled): each registered zone and the role Lake Formation uses there.
     "lf_location": Each("Catalog", "AWS::LakeFormation::Resource", {"bucket": "ResourceArn", "role": "RoleArn"}),
+    # batch transform (when sagemaker.batch_transform.enabled): one record, its state machine's facts
+    "batch": Each("SageMaker", PIPELINE, {
+        "role": "RoleArn", "run": "DefinitionString#json.States.NameTheRun.Parameters[name.$]",
+        "group": "DefinitionString#json.States.FindTheLatestApprovedPackage.Parameters.ModelPackageGroupName",
+        "input": "DefinitionString#json.States.ScoreTheConfiguredPrefix.Parameters.uri",
+        "subnets": "DefinitionString#json.States.CreateModel.Parameters.VpcConfig.Subnets",
+        "output_key": f"{BATCH}.TransformOutput.KmsKeyId",
+        "volume_key": f"{BATCH}.TransformResources.VolumeKmsKeyId"}, where=BATCH),
 }
 
 
@@ -226,6 +238,7 @@ PRINCIPALS: dict[str, Role | Service | AccountPrincipal | Holding] = {
     "trail's CloudWatch Logs role": Role("{trail_log_role}"),
     "auditor": Holding(("{auditor_policy}",)),
     "Lake Formation registration role": Role("{lf_location.role}"),
+    "batch transform role": Role("{batch.role}"),
 }
 
 
@@ -614,6 +627,72 @@ LAKE_FORMATION = (  # only where lake_formation.enabled (its facts have no recor
     Hop("lakeformation-05", "Lake Formation", "lake key, not through S3", "Lake Formation registration role",
         ("kms:Decrypt",), ("{lake_key}",), "nothing: the lake key only through S3", expect="ImplicitlyDenied"),
 )
+BATCH_RUN = "{batch.run|asl}"
+# SageMaker writes `<output path><input key relative to the input prefix>.out`.
+PREDICTIONS = "arn:aws:s3:::{results_bucket}/batch-predictions/" + BATCH_RUN + "/validation/part-0000.csv.out"
+BATCH_TRANSFORM_HOPS = (
+    Hop("batch-01", "batch transform", "model registry (find)", "batch transform role",
+        ("sagemaker:ListModelPackages",), ("*",), "the latest Approved package of the group"),
+    Hop("batch-02", "batch transform", "model registry (a package of the group)", "batch transform role",
+        ("sagemaker:DescribeModelPackage",), (f"{SAGEMAKER}:model-package/{{batch.group}}/3",),
+        "its approval status"),
+    Hop("batch-03", "batch transform", "execution role", "batch transform role", ("iam:PassRole",),
+        ("{execution_role}",), "the role the model and the job run as",
+        context={"iam:PassedToService": "sagemaker.amazonaws.com"}),
+    Hop("batch-04", "batch transform", "the run's model (from the package)", "batch transform role",
+        ("sagemaker:CreateModel",), (f"{SAGEMAKER}:model/{BATCH_RUN}",), "the package's container (in the VPC)",
+        context={"sagemaker:VpcSubnets": "{batch.subnets}", "sagemaker:NetworkIsolation": "true"}),
+    Hop("batch-05", "batch transform", "transform job", "batch transform role",
+        ("sagemaker:CreateTransformJob",), (f"{SAGEMAKER}:transform-job/{BATCH_RUN}",),
+        "the transform request (volume and output keys)",
+        context={"sagemaker:VolumeKmsKeyArn": "{batch.volume_key}", "sagemaker:OutputKmsKeyArn": "{batch.output_key}"}),
+    Hop("batch-05b", "batch transform", "transform job (wait)", "batch transform role",
+        ("sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob", "sagemaker:ListTags"),
+        (f"{SAGEMAKER}:transform-job/{BATCH_RUN}",), "job status and tags (the .sync integration reads both)"),
+    Hop("batch-06", "batch transform", "EventBridge rule (.sync)", "batch transform role",
+        ("events:PutRule", "events:PutTargets", "events:DescribeRule"),
+        ("arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule",),
+        "transform-job state changes"),
+    Hop("batch-07", "batch transform", "the run's model (clean up)", "batch transform role",
+        ("sagemaker:DeleteModel",), (f"{SAGEMAKER}:model/{BATCH_RUN}",), "nothing: the model is deleted"),
+    Hop("batch-08", "transform job", "curated zone (list)", "SageMaker execution role", ("s3:ListBucket",),
+        ("{batch.input|bucketarn}",), "input listing", context={"s3:prefix": "{batch.input|key}"}, endpoint="s3"),
+    Hop("batch-09", "transform job", "curated zone: input prefix", "SageMaker execution role", ("s3:GetObject",),
+        ("{batch.input|s3arn}validation/part-0000.csv",), "label-first CSV lines", endpoint="s3",
+        kms=through_s3("{lake_key}", "{batch.input|bucketarn}", "kms:Decrypt")),
+    Hop("batch-10", "transform job", "results zone: predictions", "SageMaker execution role", ("s3:PutObject",),
+        (PREDICTIONS,), "label and prediction per line (.out files)", context=sse("{batch.output_key}"),
+        endpoint="s3",
+        kms=through_s3("{batch.output_key}", "arn:aws:s3:::{results_bucket}", "kms:GenerateDataKey", "kms:Decrypt")),
+    Hop("batch-11", "transform job", "ML key (volumes)", "SageMaker execution role",
+        ("kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"), ("{batch.volume_key}",),
+        "encrypted transform volumes"),
+    # Must fail:
+    Hop("batch-12", "transform job", "curated zone outside the input prefix", "SageMaker execution role",
+        ("s3:GetObject",), (CURATED_OBJECT,), "nothing: the job reads only its input prefix", endpoint="s3",
+        expect="ImplicitlyDenied"),
+    Hop("batch-13", "transform job", "results zone outside the predictions prefix", "SageMaker execution role",
+        ("s3:PutObject",), ("arn:aws:s3:::{results_bucket}/athena/" + BATCH_RUN + ".csv",),
+        "nothing: predictions go under batch-predictions/ only", context=sse("{batch.output_key}"), endpoint="s3",
+        expect="ImplicitlyDenied"),
+    Hop("batch-14", "batch transform", "a package of another group", "batch transform role",
+        ("sagemaker:DescribeModelPackage",), (f"{SAGEMAKER}:model-package/somebody-elses-models/1",),
+        "nothing: only the registry group's packages are used", expect="ImplicitlyDenied"),
+    Hop("batch-15", "batch transform", "a model that is not the run's", "batch transform role",
+        ("sagemaker:CreateModel",), (f"{SAGEMAKER}:model/somebody-elses-model",),
+        "nothing: the role creates its runs' models only",
+        context={"sagemaker:VpcSubnets": "{batch.subnets}", "sagemaker:NetworkIsolation": "true"},
+        expect="ImplicitlyDenied"),
+    Hop("batch-15b", "batch transform", "a model that is not the run's (delete)", "batch transform role",
+        ("sagemaker:DeleteModel",), (f"{SAGEMAKER}:model/somebody-elses-model",),
+        "nothing: the role deletes its runs' models only", expect="ImplicitlyDenied"),
+    Hop("batch-16", "batch transform", "model outside a VPC", "batch transform role", ("sagemaker:CreateModel",),
+        (f"{SAGEMAKER}:model/{BATCH_RUN}",), "nothing: the VPC guard ({vpc_guard}) is attached to this role too",
+        expect="ExplicitlyDenied", denied_by="DenySageMakerResourcesOutsideAVpc"),
+    Hop("batch-17", "batch transform", "execution role to another service", "batch transform role",
+        ("iam:PassRole",), ("{execution_role}",), "nothing: the role is passed to SageMaker only",
+        context={"iam:PassedToService": "glue.amazonaws.com"}, expect="ImplicitlyDenied"),
+)
 
 ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Streaming ingestion into the data lake": STREAMING,
@@ -623,6 +702,7 @@ ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "SageMaker": SAGEMAKER_HOPS,
     "Audit trail": AUDIT,
     "Lake Formation": LAKE_FORMATION,
+    "Batch transform": BATCH_TRANSFORM_HOPS,
 }
 HOPS: tuple[Hop, ...] = tuple(hop for hops in ARCHITECTURES.values() for hop in hops)
 

@@ -138,6 +138,7 @@ ICONS = (
     ("CloudTrail", ("management", "Cloudtrail")), ("trail", ("management", "Cloudtrail")),
     ("auditor", ("general", "User")),
     ("Lake Formation", ("analytics", "LakeFormation")),
+    ("batch transform", ("integration", "StepFunctions")), ("transform job", ("ml", "Sagemaker")),
 )
 
 

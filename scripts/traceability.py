@@ -184,6 +184,11 @@ TRACES = (
           ("custom", "Catalog", "AWS::LakeFormation::Resource", "HybridAccessEnabled", True),
           "tests/test_lake_formation.py::test_the_dataset_zones_are_registered_in_hybrid_mode_with_a_role_that_can_use_the_lake_key"),
 
+    Trace(S003, "Batch inference Create a \"batch transform job\" likely with data from S3. Push that S3 into the "
+                "batch job, and then the output goes back into S3", "patterns.batch_transform.BatchTransform",
+          ("sandbox", "SageMaker", "AWS::StepFunctions::StateMachine", "DefinitionString",
+           Contains(":states:::sagemaker:createTransformJob.sync")),
+          "tests/test_batch_transform.py::test_without_a_package_it_uses_the_latest_approved_of_the_group"),
 )
 
 

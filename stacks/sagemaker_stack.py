@@ -10,6 +10,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from config.settings import Settings
+from patterns.batch_transform import BatchTransform
 from patterns.data_lake import DataLakeStorage
 from patterns.isolated_network import IsolatedNetwork
 from patterns.private_notebook import PrivateNotebook
@@ -71,6 +72,20 @@ class SageMakerStack(Stack):
                 hosted_endpoint=self.endpoint.endpoint.endpoint_name if self.endpoint else None,
                 destroy_on_removal=destroy,
             )
+        # Batch transform: the latest Approved package of the registry group over a curated prefix.
+        self.batch_transform = None
+        if ml.batch_transform.enabled:
+            batch = ml.batch_transform
+            self.batch_transform = BatchTransform(
+                self, "BatchTransform", name=f"{prefix}-batch-transform", model_package_group=f"{prefix}-models",
+                lake=lake, ml_key=shared.ml_key, execution=self.execution, security_group=sg, subnets=subnets,
+                input_prefix=batch.input_prefix or ml.training_data_prefix,
+                prediction_columns=prediction_columns(ml.xgboost_hyperparameters),
+                instance_type=batch.instance_type, instance_count=batch.instance_count,
+                max_payload_mb=batch.max_payload_mb, max_concurrent_transforms=batch.max_concurrent_transforms,
+                timeout_minutes=batch.timeout_minutes, log_retention_days=shared.app_log_retention_days,
+                destroy_on_removal=destroy,
+            )
         outputs = {
             "ExecutionRoleArn": self.execution.role.role_arn,
             "TrainingPipelineArn": self.pipeline.state_machine.state_machine_arn,
@@ -81,5 +96,14 @@ class SageMakerStack(Stack):
             outputs["VpcOnlyGuardPolicyArn"] = self.execution.guard.managed_policy_arn
         if self.endpoint is not None:
             outputs["HostedEndpointName"] = self.endpoint.endpoint.attr_endpoint_name
+        if self.batch_transform is not None:
+            outputs["BatchTransformArn"] = self.batch_transform.state_machine.state_machine_arn
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
+
+
+def prediction_columns(hyperparameters: dict[str, str]) -> int:
+    """Columns XGBoost answers per CSV line: one probability per class for multi:softprob, else one."""
+    if hyperparameters.get("objective") == "multi:softprob":
+        return int(hyperparameters["num_class"])
+    return 1

@@ -1,9 +1,9 @@
 """A small Amazon States Language walker for the pipeline's control flow.
 
 It runs a definition's states in order with every Task answered by a scripted fake, and supports
-exactly what the training pipeline uses: Pass (Parameters, ResultPath, the States.Format and
-States.UUID intrinsics), Task (ResultSelector, ResultPath, Catch), Choice (StringEquals,
-StringEqualsPath, And, Or), Wait, Succeed and Fail. Retries and timing are not modelled. Anything else
+exactly what the training pipeline and the batch transform use: Pass (Parameters, ResultPath, the
+States.Format and States.UUID intrinsics), Task (ResultSelector, ResultPath, Catch), Choice
+(StringEquals, StringEqualsPath, IsPresent, StringMatches, And, Or), Wait, Succeed and Fail. Retries and timing are not modelled. Anything else
 raises, so a definition that grows past this walker fails loudly instead of passing untested.
 """
 
@@ -23,12 +23,24 @@ class TaskError(Exception):
 
 
 def get(document: Any, path: str) -> Any:
+    """`$.a.b[0].c`; KeyError or IndexError when absent."""
     if path == "$":
         return document
     value = document
     for part in path.removeprefix("$.").split("."):
-        value = value[part]
+        name, *indexes = re.findall(r"[^\[\]]+", part)
+        value = value[name]
+        for index in indexes:
+            value = value[int(index)]
     return value
+
+
+def present(document: Any, path: str) -> bool:
+    try:
+        get(document, path)
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True
 
 
 def put(document: dict, path: str, value: Any) -> dict:
@@ -43,12 +55,16 @@ def put(document: dict, path: str, value: Any) -> dict:
     return result
 
 
-def intrinsic(expression: str) -> str:
+def intrinsic(expression: str, document: dict | None = None) -> str:
+    """States.Format('...{}...', arg, ...) whose args are States.UUID(), 'literals' or JSONPaths."""
     expression = re.sub(r"States\.UUID\(\)", lambda _: f"'{uuid.uuid4()}'", expression)
-    match = re.fullmatch(r"States\.Format\('([^']*)', '([^']*)'\)", expression)
+    match = re.fullmatch(r"States\.Format\('([^']*)'((?:, *(?:'[^']*'|\$[\w.\[\]]+))+)\)", expression)
     if not match:
         raise NotImplementedError(f"intrinsic {expression}")
-    return match.group(1).replace("{}", match.group(2), 1)
+    text = match.group(1)
+    for arg in re.findall(r"'[^']*'|\$[\w.\[\]]+", match.group(2)):
+        text = text.replace("{}", arg[1:-1] if arg.startswith("'") else str(get(document or {}, arg)), 1)
+    return text
 
 
 def resolve(template: Any, document: dict) -> Any:
@@ -56,7 +72,7 @@ def resolve(template: Any, document: dict) -> Any:
         out = {}
         for key, value in template.items():
             if key.endswith(".$"):
-                out[key[:-2]] = intrinsic(value) if value.startswith("States.") else get(document, value)
+                out[key[:-2]] = intrinsic(value, document) if value.startswith("States.") else get(document, value)
             else:
                 out[key] = resolve(value, document)
         return out
@@ -74,6 +90,12 @@ def condition(rule: dict, document: dict) -> bool:
         return get(document, rule["Variable"]) == rule["StringEquals"]
     if "StringEqualsPath" in rule:
         return get(document, rule["Variable"]) == get(document, rule["StringEqualsPath"])
+    if "IsPresent" in rule:
+        return present(document, rule["Variable"]) == rule["IsPresent"]
+    if "StringMatches" in rule:  # only the "*" wildcard (no escapes), as the definitions here use it
+        value = get(document, rule["Variable"])
+        pattern = ".*".join(map(re.escape, rule["StringMatches"].split("*")))
+        return isinstance(value, str) and re.fullmatch(pattern, value, re.DOTALL) is not None
     raise NotImplementedError(f"choice rule {rule}")
 
 

@@ -123,6 +123,9 @@ CUSTOM_OVERRIDES = {
         "data_capture_sampling_percent": 25,
         "autoscaling_max_instances": 4,
         "notebook_enabled": True,
+        "batch_transform": {"enabled": True, "instance_type": "ml.c5.xlarge", "instance_count": 2,
+                            "max_payload_mb": 20, "max_concurrent_transforms": 4,
+                            "input_prefix": "scoring/sensor_readings/", "timeout_minutes": 60},
     },
     "lake_formation": {
         "enabled": True,

@@ -95,3 +95,17 @@ def test_the_audit_trail_prices_data_events_and_storage_at_the_stated_volume_not
     table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
     idle, assumed = table.split("The audit trail at an assumed volume")
     assert "S3 data events" not in idle and "| Audit | S3 data events of the lake" in assumed
+
+
+def test_a_batch_transform_run_is_priced_per_run_not_idle(sandbox, prod):
+    from config.aws_limits import TRANSFORM_INSTANCE_TYPES
+
+    assert set(TRANSFORM_INSTANCE_TYPES) <= set(costs.PRICES["sagemaker_transform_hour"])
+    line = lines_by_item(sandbox)["one batch transform run: 1 x ml.m5.large for 15 min"]
+    assert (line.monthly_usd, line.when) == (pytest.approx(0.115 / 4), "per batch transform run")
+    assert lines_by_item(prod)["one batch transform run: 1 x ml.m5.xlarge for 15 min"].monthly_usd == \
+        pytest.approx(0.23 / 4)
+    table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
+    idle, per_run = table.split("Per batch transform run")
+    assert "batch transform" not in idle and "| SageMaker | one batch transform run" in per_run
+    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(16.55)  # nothing idle

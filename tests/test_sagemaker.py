@@ -74,9 +74,13 @@ def exported_marker(synth, stack_id: str, output: str) -> str:
     return f"<{stack_id}:{marker(synth, exported(synth, stack_id, output)[1])[1:-1]}>"
 
 
+def PIPELINE_MACHINE(synth) -> dict:  # noqa: N802 - the training pipeline among the stack's state machines
+    return {"Properties": {"StateMachineName": f"{synth.built.settings.name_prefix}-xgboost"}}
+
+
 def definition(synth) -> dict:
     """The state machine definition, with every CloudFormation token replaced by its `marker`."""
-    (machine,) = template(synth).find_resources("AWS::StepFunctions::StateMachine").values()
+    (machine,) = template(synth).find_resources("AWS::StepFunctions::StateMachine", PIPELINE_MACHINE(synth)).values()
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     return json.loads("".join(p if isinstance(p, str) else marker(synth, p) for p in parts))
 
@@ -109,7 +113,8 @@ def execution_role_id(synth) -> str:
 def pipeline_role_id(synth) -> str:
     """The role the state machine runs as."""
     role = Capture()
-    template(synth).has_resource_properties("AWS::StepFunctions::StateMachine", {"RoleArn": {"Fn::GetAtt": [role, "Arn"]}})
+    template(synth).has_resource_properties("AWS::StepFunctions::StateMachine", {
+        **PIPELINE_MACHINE(synth)["Properties"], "RoleArn": {"Fn::GetAtt": [role, "Arn"]}})
     return role.as_string()
 
 
@@ -128,7 +133,11 @@ def guards(synth) -> dict[str, dict]:
 
 def grants_of(synth, role_id: str) -> dict:
     """The one managed policy that grants `role_id` its permissions (guards set aside)."""
-    (policy,) = [p for k, p in policies_attached_to(synth, role_id).items() if k not in guards(synth)]
+    # service_role gives the policy its role's description; other attached policies (the guard, the
+    # batch transform's grants on the execution role) belong to other capabilities.
+    description = template(synth).to_json()["Resources"][role_id]["Properties"]["Description"]
+    (policy,) = [p for k, p in policies_attached_to(synth, role_id).items()
+                 if k not in guards(synth) and p["Properties"].get("Description") == description]
     return policy
 
 
@@ -228,7 +237,7 @@ def test_vpc_guard_denies_jobs_and_models_without_subnets(sandbox, custom):
     assert statement["Condition"] == {"Null": {"sagemaker:VpcSubnets": "true"}}
     assert set(statement["Action"]) == GUARDED
     # Attached to the role that creates the jobs and models: the pipeline's.
-    assert guard["Properties"]["Roles"] == [{"Ref": pipeline_role_id(sandbox)}]
+    assert {"Ref": pipeline_role_id(sandbox)} in guard["Properties"]["Roles"]
     template(sandbox).has_output("VpcOnlyGuardPolicyArn", {"Value": {"Ref": guard_id}})
     assert guards(custom) == {}  # the switch really turns it off
 
@@ -461,8 +470,10 @@ def test_pipeline_model_and_endpoint_config(synth):
 
 
 def test_state_machine_logs_and_traces(synth):
-    (log_group_id, log_group), = template(synth).find_resources("AWS::Logs::LogGroup").items()
+    (log_group_id, log_group), = template(synth).find_resources("AWS::Logs::LogGroup", {"Properties": {
+        "LogGroupName": f"/aws/vendedlogs/states/{synth.built.settings.name_prefix}-xgboost"}}).items()
     template(synth).has_resource_properties("AWS::StepFunctions::StateMachine", {
+        **PIPELINE_MACHINE(synth)["Properties"],
         "TracingConfiguration": {"Enabled": True},
         "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": False, "Destinations": [
             {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [log_group_id, "Arn"]}}}]},
@@ -611,6 +622,10 @@ def test_each_output_refers_to_what_its_name_says(synth):
         (endpoint_id,) = t.find_resources("AWS::SageMaker::Endpoint", {"Properties": {
             "EndpointName": f"{prefix}-hosted-endpoint"}})
         expected["HostedEndpointName"] = {"Fn::GetAtt": [endpoint_id, "EndpointName"]}
+    if ml.batch_transform.enabled:
+        (batch_id,) = t.find_resources("AWS::StepFunctions::StateMachine", {"Properties": {
+            "StateMachineName": f"{prefix}-batch-transform"}})
+        expected["BatchTransformArn"] = {"Ref": batch_id}
     outputs = {name: output["Value"] for name, output in synth.templates[STACK]["Outputs"].items()}
     if synth.built.settings.lake_formation.enabled:
         # CDK's weak cross-stack reference: the Catalog stack's Lake Formation grant reads the role from it.

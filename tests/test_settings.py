@@ -331,6 +331,22 @@ MATRIX = [
         also={"lake_formation": {"enabled": True, "admins": [LF_ADMIN]}},
         shown="lake_formation.admins/.analyst_principals name accounts 123456789012, 210987654321"),
     _lf("admin", [LF_ADMIN], "did you mean admins?"),
+    # --- sagemaker.batch_transform
+    _sm("batch_transform.enabled", "yes", "must be true or false"),
+    _sm("batch_transform.instance_type", "ml.c5.large", "supported transform instance type: use one of ml.m5.large"),
+    _sm("batch_transform.instance_type", "ml.t2.medium", "supported transform instance type"),
+    _sm("batch_transform.instance_count", 0, "allowed 1..20 instances"),
+    _sm("batch_transform.max_payload_mb", 0, "allowed 1..100 MB"),
+    _sm("batch_transform.max_payload_mb", 101, "allowed 1..100 MB"),
+    _sm("batch_transform.max_concurrent_transforms", 0, "allowed 1..100"),
+    _sm("batch_transform.max_payload_mb", 30, "at most 100 MB in flight per instance",
+        also={"sagemaker": {"batch_transform": {"max_concurrent_transforms": 4}}},
+        shown="sagemaker.batch_transform.max_payload_mb=30 x max_concurrent_transforms=4 = 120 MB"),
+    _sm("batch_transform.input_prefix", "/scoring/", "is not a key prefix in the curated zone"),
+    _sm("batch_transform.input_prefix", "scoring", "ending with '/'"),
+    _sm("batch_transform.input_prefix", 5, "a key prefix such as \"training/\" (or null for "
+        "sagemaker.training_data_prefix)"),
+    _sm("batch_transform.timeout_minutes", 5, "allowed 10..2880 minutes"),
 ]
 
 

@@ -40,6 +40,7 @@ RAW_DB, CURATED_DB, TABLE = "mlspec_sbx_raw", "mlspec_sbx_curated", "sensor_read
 RAW_BUCKET, CURATED_BUCKET = "mlspec-sbx-raw-123456789012-eu-west-1", "mlspec-sbx-curated-123456789012-eu-west-1"
 STREAM, JOB, CRAWLER = "mlspec-sbx-sensor-readings", "mlspec-sbx-raw-to-curated", "mlspec-sbx-curated"
 ENDPOINT, WORKGROUP = "mlspec-sbx-pipeline-endpoint", "mlspec-sbx-analytics"
+RESULTS_BUCKET, BATCH = "mlspec-sbx-results-123456789012-eu-west-1", "mlspec-sbx-batch-transform"
 PROJECTION = {"classification": "parquet", "projection.enabled": "true", "projection.year.type": "integer",
               "projection.year.range": "2024,2099", "projection.month.type": "integer",
               "projection.month.range": "1,12", "projection.month.digits": "2", "projection.day.type": "integer",
@@ -69,6 +70,7 @@ class Sandbox:
         self.athena_sees_raw = self.job_writes = True
         self.endpoint_states: list[tuple[str, str | None]] = []
         self.execution_result = ("SUCCEEDED", None, None)
+        self.transform_writes = True
         self._deploy(curated_parameters, outputs)
         self.engine = duckdb.connect()
         self.engine.execute("SET TimeZone = 'UTC'")
@@ -90,7 +92,7 @@ class Sandbox:
         client("kinesis").create_stream(StreamName=STREAM, ShardCount=1)
         self.shard = client("kinesis").get_shard_iterator(
             StreamName=STREAM, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        for bucket in (RAW_BUCKET, CURATED_BUCKET):
+        for bucket in (RAW_BUCKET, CURATED_BUCKET, RESULTS_BUCKET):
             client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         glue = client("glue")
         for database in (RAW_DB, CURATED_DB):
@@ -110,6 +112,9 @@ class Sandbox:
         machine = client("stepfunctions").create_state_machine(
             name="mlspec-sbx-xgboost", roleArn="arn:aws:iam::123456789012:role/sfn",
             definition=json.dumps({"StartAt": "Train", "States": {"Train": {"Type": "Pass", "End": True}}}))
+        batch = client("stepfunctions").create_state_machine(
+            name=BATCH, roleArn="arn:aws:iam::123456789012:role/sfn",
+            definition=json.dumps({"StartAt": "Transform", "States": {"Transform": {"Type": "Pass", "End": True}}}))
         sagemaker = client("sagemaker")
         sagemaker.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/exec",
                                PrimaryContainer={"Image": "xgboost"})
@@ -117,12 +122,14 @@ class Sandbox:
             "VariantName": "primary", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
         sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="c")
         stacks = outputs or {
-            "data-lake": {"RawBucketName": RAW_BUCKET, "CuratedBucketName": CURATED_BUCKET},
+            "data-lake": {"RawBucketName": RAW_BUCKET, "CuratedBucketName": CURATED_BUCKET,
+                          "ResultsBucketName": RESULTS_BUCKET},
             "streaming": {"StreamName": STREAM},
             "catalog": {"WorkGroupName": WORKGROUP, "CuratedDatabaseName": CURATED_DB, "EtlJobName": JOB,
                         "CuratedCrawlerName": CRAWLER},
             "ml-network": {"SubnetIds": "subnet-0a"},
-            "sagemaker": {"TrainingPipelineArn": machine["stateMachineArn"], "PipelineEndpointName": ENDPOINT},
+            "sagemaker": {"TrainingPipelineArn": machine["stateMachineArn"], "PipelineEndpointName": ENDPOINT,
+                          "BatchTransformArn": batch["stateMachineArn"]},
         }
         for suffix, values in stacks.items():
             deploy_stack(self.session, f"mlspec-sbx-{suffix}", values, client=client("cloudformation"))
@@ -157,6 +164,12 @@ class Sandbox:
             for execution in machine.executions:
                 if execution.status == "RUNNING":
                     execution.status, execution.error, execution.cause = self.execution_result
+                    if machine.name == BATCH and execution.status == "SUCCEEDED" and self.transform_writes:
+                        # What SageMaker writes: <output path><input key relative to the prefix>.out
+                        label = json.loads(execution.execution_input)["RunName"]
+                        self.client("s3").put_object(
+                            Bucket=RESULTS_BUCKET, Body=b"1,0.91,0.07,0.02\n",
+                            Key=f"batch-predictions/{label}/{BATCH}-0f1e/validation/part-0000.csv.out")
         if self.endpoint_states:
             endpoint = backend(sagemaker_backends).endpoints[ENDPOINT]
             endpoint.endpoint_status, endpoint.failure_reason = self.endpoint_states.pop(0)
@@ -465,3 +478,32 @@ def test_invoke_checks_the_endpoint_the_run_just_deployed_else_the_hosted_one(tr
                      "HostedEndpointName": "mlspec-sbx-hosted-endpoint"}
     check.invocation()
     assert sagemaker.described == [expected]
+
+
+# ---------------------------------------------------------------- batch transform
+
+
+def test_a_batch_transform_run_must_write_predictions_under_its_run_name(sandbox):
+    results = run(sandbox, transform=True)
+    assert list(results) == [*HAPPY, "batch transform"]
+    assert results["batch transform"].status == "PASS"
+    assert results["batch transform"].detail == (
+        f"1 prediction file(s) under s3://{RESULTS_BUCKET}/batch-predictions/smoke-20261121T093000/")
+    (execution,) = [e for m in backend(stepfunctions_backends).state_machines if m.name == BATCH for e in m.executions]
+    assert json.loads(execution.execution_input) == {"RunName": "smoke-20261121T093000"}
+
+
+def test_a_batch_transform_that_writes_nothing_fails(sandbox):
+    sandbox.transform_writes = False
+    results = run(sandbox, transform=True)
+    assert results["batch transform"].status == "FAIL"
+    assert results["batch transform"].detail == (
+        f"the run succeeded but wrote no .out object under s3://{RESULTS_BUCKET}/batch-predictions/smoke-20261121T093000/")
+
+
+def test_a_failed_batch_transform_names_its_error(sandbox):
+    sandbox.execution_result = ("FAILED", "NoApprovedModelPackage", "Model package group mlspec-sbx-models has no "
+                                "Approved package")
+    results = run(sandbox, transform=True)
+    assert results["batch transform"].detail == (
+        "batch transform FAILED: NoApprovedModelPackage Model package group mlspec-sbx-models has no Approved package")

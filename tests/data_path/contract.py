@@ -70,6 +70,14 @@ def _path(templates: Templates, stack: str, logical: str, path: str) -> Any:
     return node
 
 
+def _has(templates: Templates, stack: str, logical: str, path: str) -> bool:
+    try:
+        _path(templates, stack, logical, path)
+    except (KeyError, IndexError):
+        return False
+    return True
+
+
 def locate(templates: Templates, locator: Any) -> Any:
     if isinstance(locator, tuple):
         return Many(record for part in locator for record in locate(templates, part))
@@ -80,6 +88,11 @@ def locate(templates: Templates, locator: Any) -> Any:
         return templates.output(locator.stack, locator.name)
     stacks = list(templates.raw) if locator.stack == "*" else [locator.stack]
     found = [(stack, logical) for stack in stacks for logical in templates.resources(stack, locator.type)]
+    # `where`: only the resources that have this path (one state machine among several).
+    if locator.where:
+        found = [f for f in found if _has(templates, *f, locator.where)]
+    if isinstance(locator, dp.One) and len(found) > 1:
+        found = [f for f in found if _has(templates, *f, locator.path)]
     if isinstance(locator, dp.One):
         if len(found) != 1:
             raise Unresolvable(f"{locator}: expected one {locator.type}, found {len(found)}")
