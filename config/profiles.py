@@ -106,6 +106,9 @@ _SAGEMAKER: dict[str, Any] = {
     "alarm_model_latency_ms": 500,
     "notebook_enabled": False,
     "notebook_instance_type": "ml.t3.medium",
+    # Off in the sandbox: once the pipeline endpoint exists, hourly jobs bill traffic or not (docs/costs.md).
+    "model_monitor": {"enabled": False, "schedule": "cron(0 * ? * * *)", "instance_type": "ml.m5.large",
+                      "volume_gb": 20, "max_runtime_minutes": 30, "drift_alarm_threshold": 0.2},
 }
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -176,6 +179,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                                        "weight": 1.0, "model_artifact": None}],
                 "data_capture_sampling_percent": 20,
                 "autoscaling_max_instances": 6,
+                "model_monitor": {"enabled": True},
             },
         ),
     },
