@@ -76,7 +76,8 @@ def exported_marker(synth, stack_id: str, output: str) -> str:
 
 def definition(synth) -> dict:
     """The state machine definition, with every CloudFormation token replaced by its `marker`."""
-    (machine,) = template(synth).find_resources("AWS::StepFunctions::StateMachine").values()
+    (machine,) = template(synth).find_resources("AWS::StepFunctions::StateMachine", {"Properties": {
+        "StateMachineName": f"{synth.built.settings.name_prefix}-xgboost"}}).values()  # not the monitor setup
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     return json.loads("".join(p if isinstance(p, str) else marker(synth, p) for p in parts))
 
@@ -109,7 +110,8 @@ def execution_role_id(synth) -> str:
 def pipeline_role_id(synth) -> str:
     """The role the state machine runs as."""
     role = Capture()
-    template(synth).has_resource_properties("AWS::StepFunctions::StateMachine", {"RoleArn": {"Fn::GetAtt": [role, "Arn"]}})
+    template(synth).has_resource_properties("AWS::StepFunctions::StateMachine", {
+        "StateMachineName": f"{synth.built.settings.name_prefix}-xgboost", "RoleArn": {"Fn::GetAtt": [role, "Arn"]}})
     return role.as_string()
 
 
@@ -200,7 +202,8 @@ def test_execution_role_prefixes(synth):
 
 
 GUARDED = {"sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateHyperParameterTuningJob",
-           "sagemaker:CreateModel", "sagemaker:CreateNotebookInstance"}
+           "sagemaker:CreateModel", "sagemaker:CreateNotebookInstance", "sagemaker:CreateMonitoringSchedule",
+           "sagemaker:UpdateMonitoringSchedule", "sagemaker:CreateDataQualityJobDefinition"}
 
 
 def test_the_guard_names_only_actions_whose_requests_carry_the_subnets_key():
@@ -597,7 +600,8 @@ def test_each_output_refers_to_what_its_name_says(synth):
     t = template(synth)
     (machine_id,) = t.find_resources("AWS::StepFunctions::StateMachine", {"Properties": {
         "StateMachineName": f"{prefix}-xgboost"}})
-    (mapping_id,) = synth.templates[STACK]["Mappings"]
+    (mapping_id,) = [m for m, regions in synth.templates[STACK]["Mappings"].items()
+                     if "uri" in next(iter(regions.values()))]  # XgboostImage's (the monitor has its own)
     expected = {
         "ExecutionRoleArn": {"Fn::GetAtt": [execution_role_id(synth), "Arn"]},
         "TrainingPipelineArn": {"Ref": machine_id},
@@ -607,6 +611,11 @@ def test_each_output_refers_to_what_its_name_says(synth):
     if ml.deny_jobs_outside_vpc:
         (guard_id,) = guards(synth)
         expected["VpcOnlyGuardPolicyArn"] = {"Ref": guard_id}
+    if ml.model_monitor.enabled:
+        (setup_id,) = t.find_resources("AWS::StepFunctions::StateMachine", {"Properties": {
+            "StateMachineName": f"{prefix}-monitor"}})
+        expected["MonitorSetupArn"] = {"Ref": setup_id}
+        expected["MonitoringScheduleName"] = f"{prefix}-pipeline-endpoint-data-quality"
     if ml.model_artifact is not None:
         (endpoint_id,) = t.find_resources("AWS::SageMaker::Endpoint", {"Properties": {
             "EndpointName": f"{prefix}-hosted-endpoint"}})
