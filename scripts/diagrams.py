@@ -135,6 +135,8 @@ ICONS = (
     ("pipeline", ("integration", "StepFunctions")), ("execution role", ("security", "IAMRole")),
     ("training job", ("ml", "SagemakerTrainingJob")), ("model", ("ml", "SagemakerModel")),
     ("VPC", ("network", "VPC")),
+    ("monitor setup", ("integration", "StepFunctions")), ("baseline job", ("ml", "Sagemaker")),
+    ("monitoring job", ("ml", "Sagemaker")), ("monitoring schedule", ("ml", "Sagemaker")),
 )
 
 

@@ -149,6 +149,14 @@ TRACES = (
     Trace(S003, "The default is a public VPC i.e. access to internet", "patterns.private_notebook.PrivateNotebook",
           ("custom", "SageMaker", "AWS::SageMaker::NotebookInstance", "DirectInternetAccess", "Disabled"),
           "tests/test_ml_network.py::test_there_is_no_path_to_the_internet"),
+    Trace(S000, "Monitor performance of the model", "patterns.model_monitor.ModelMonitor",
+          ("prod", "SageMaker", "AWS::StepFunctions::StateMachine", "DefinitionString",
+           Contains("states:::aws-sdk:sagemaker:createMonitoringSchedule")),
+          "tests/test_model_monitor.py::test_first_deploy_runs_the_baseline_then_creates_the_schedule"),
+    Trace(S000, "Detect and mitigate drop in performance", "patterns.model_monitor.ModelMonitor",
+          ("prod", "SageMaker", "AWS::CloudWatch::Alarm", "Metrics[*].MetricStat.Metric.Namespace",
+           "aws/sagemaker/Endpoints/data-metrics"),
+          "tests/test_model_monitor.py::test_the_drift_alarm_watches_every_feature_of_this_schedule_and_keeps_its_state_without_data"),
 )
 
 

@@ -18,7 +18,6 @@ from patterns.model_monitor_image import REGISTRIES, REPOSITORY
 from scripts import costs
 from stacks.sensor_dataset import MODEL_FEATURES, SCHEMA_FILE
 from tests import asl
-from tests.moto_aws import session
 from tests.test_sagemaker import STACK, exported_marker, marker, network_subnets, statements_by_sid, template
 
 ENDPOINT = "mlspec-prod-pipeline-endpoint"
@@ -107,24 +106,16 @@ def sagemaker_event(endpoint: str, status: str) -> dict:
     }
 
 
-def test_the_rule_starts_the_setup_only_when_this_endpoint_goes_in_service(prod, monkeypatch):
-    from moto import mock_aws
+def test_the_rule_starts_the_setup_only_when_this_endpoint_goes_in_service(prod):
+    from moto.events.models import EventPattern  # moto's EventBridge matcher: an independent reading
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     (rule,) = prod.resources(STACK, "AWS::Events::Rule").values()
-    pattern = json.dumps(rule["Properties"]["EventPattern"])
-    with mock_aws():
-        client = session().client("events")
-
-        def matches(event: dict) -> bool:
-            return client.test_event_pattern(EventPattern=pattern, Event=json.dumps(event))["Result"]
-
-        assert matches(sagemaker_event(ENDPOINT, "IN_SERVICE"))
-        assert not matches(sagemaker_event("mlspec-prod-hosted-endpoint", "IN_SERVICE"))
-        assert not matches(sagemaker_event(ENDPOINT, "UPDATING"))
-        assert not matches(sagemaker_event(ENDPOINT, "InService"))  # DescribeEndpoint's spelling is not the event's
-        assert not matches({**sagemaker_event(ENDPOINT, "IN_SERVICE"), "source": "my.app"})
+    pattern = EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
+    assert pattern.matches_event(sagemaker_event(ENDPOINT, "IN_SERVICE"))
+    assert not pattern.matches_event(sagemaker_event("mlspec-prod-hosted-endpoint", "IN_SERVICE"))
+    assert not pattern.matches_event(sagemaker_event(ENDPOINT, "UPDATING"))
+    assert not pattern.matches_event(sagemaker_event(ENDPOINT, "InService"))  # DescribeEndpoint's spelling, not the event's
+    assert not pattern.matches_event({**sagemaker_event(ENDPOINT, "IN_SERVICE"), "source": "my.app"})
 
 
 def test_the_trigger_may_only_start_the_setup_and_keeps_what_it_cannot_deliver(prod):
