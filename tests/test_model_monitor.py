@@ -8,6 +8,7 @@ network, keys and image are followed to what the network and lake stacks export.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -335,3 +336,39 @@ def test_every_processing_type_the_settings_allow_has_a_price():
     from config.settings import PROCESSING_INSTANCE_TYPES
 
     assert set(PROCESSING_INSTANCE_TYPES) <= set(costs.PRICES["sagemaker_processing_hour"])
+
+
+# ---------------------------------------------------------------- the pattern on its own
+
+
+def test_a_daily_schedule_gets_a_daily_alarm_period_and_is_priced_per_day():
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from patterns.alerts import AlertsTopic
+    from patterns.keys import customer_managed_key
+    from patterns.model_monitor import ModelMonitor
+    from tests.test_patterns_standalone import ml_base_in
+
+    stack = cdk.Stack(cdk.App(), "Monitor")
+    base = ml_base_in(stack)
+    alerts = AlertsTopic(stack, "Alerts", name="acme-alerts", key=customer_managed_key(
+        stack, "AlertsKey", alias="alias/acme-alerts", description="acme alerts", for_alarm_topics=True))
+    props = dict(name="acme-monitor", endpoint_name="acme-endpoint", features=("a", "b"), lake=base.lake,
+                 ml_key=base.key, execution=base.execution, alerts=alerts, **base.placement)
+    ModelMonitor(stack, "Monitor", schedule_expression="cron(0 3 ? * * *)", instance_type="ml.m5.xlarge",
+                 max_runtime_minutes=20, **props)
+    template = Template.from_stack(stack).to_json()
+    (drift,) = [r["Properties"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("AlarmName") == "acme-monitor-feature-drift"]
+    assert {m["MetricStat"]["Period"] for m in drift["Metrics"] if "MetricStat" in m} == {86400}
+    assert [m["MetricStat"]["Metric"]["MetricName"] for m in drift["Metrics"] if "MetricStat" in m] == [
+        "feature_baseline_drift__c0", "feature_baseline_drift__c1"]
+    lines = {line.item: line for line in costs.lines_for("Monitor", template)}
+    daily = lines["monitoring schedule acme-endpoint-data-quality: 30 runs x up to 20 min on 1 x ml.m5.xlarge"]
+    assert daily.monthly_usd == pytest.approx(30 * 20 / 60 * 0.23)
+    for bad, message in ((dict(max_runtime_minutes=61), "max_runtime_minutes=61"),
+                         (dict(schedule_expression="cron(0 */2 ? * * *)"), "schedule_expression"),
+                         (dict(drift_alarm_threshold=0), "drift_alarm_threshold=0")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            ModelMonitor(cdk.Stack(cdk.App(), "Other"), "Monitor", **{**props, **bad})
