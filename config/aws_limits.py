@@ -129,6 +129,23 @@ TRANSFORM_INSTANCE_TYPES = ("ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.
                             "ml.c6i.xlarge")
 # CreateTransformJob: MaxPayloadInMB at most 100, and MaxConcurrentTransforms * MaxPayloadInMB too.
 TRANSFORM_MAX_PAYLOAD_MB = 100
+# Processing instances for Model Monitor's baseline and scheduled jobs (EBS-backed, like the above).
+PROCESSING_INSTANCE_TYPES = ("ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.c5.xlarge", "ml.c5.2xlarge",
+                             "ml.r5.large", "ml.r5.xlarge")
+# The schedules Model Monitor accepts (ScheduleConfig, SageMaker API reference): hourly, daily at hour
+# H, or every N hours from hour H, all UTC. (H, N) are None for hourly, N is None for daily.
+MONITOR_SCHEDULE = re.compile(r"cron\(0 (?:\*|(\d{1,2})(?:/(\d{1,2}))?) \? \* \* \*\)")
+
+
+def monitor_schedule_hours(expression: str) -> int | None:
+    """Hours between two runs of a Model Monitor schedule (24 when daily), or None if not accepted."""
+    match = MONITOR_SCHEDULE.fullmatch(expression)
+    if not match:
+        return None
+    start, step = match.groups()
+    if (start is not None and int(start) > 23) or (step is not None and not 1 <= int(step) <= 24):
+        return None
+    return 1 if start is None else 24 if step is None else int(step)
 VARIANT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 # The built-in SageMaker XGBoost algorithm (1.7) takes every hyperparameter as a string. Each entry:

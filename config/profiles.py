@@ -109,6 +109,9 @@ _SAGEMAKER: dict[str, Any] = {
     # Runs only when started (no idle cost); 6 MB x 1 is SageMaker's default payload.
     "batch_transform": {"enabled": True, "instance_type": "ml.m5.large", "instance_count": 1, "max_payload_mb": 6,
                         "max_concurrent_transforms": 1, "input_prefix": None, "timeout_minutes": 120},
+    # Off in the sandbox: once the pipeline endpoint exists, hourly jobs bill traffic or not (docs/costs.md).
+    "model_monitor": {"enabled": False, "schedule": "cron(0 * ? * * *)", "instance_type": "ml.m5.large",
+                      "volume_gb": 20, "max_runtime_minutes": 30, "drift_alarm_threshold": 0.2},
 }
 
 _AUDIT: dict[str, Any] = {
@@ -205,6 +208,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "batch_transform": {"enabled": True, "instance_type": "ml.m5.xlarge", "instance_count": 1,
                                     "max_payload_mb": 6, "max_concurrent_transforms": 2, "input_prefix": None,
                                     "timeout_minutes": 240},
+                "model_monitor": {"enabled": True},
             },
         ),
         "audit": deep_merge(

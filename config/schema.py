@@ -30,6 +30,7 @@ from config.aws_limits import (
     MIN_DAYS_IN_INFREQUENT_ACCESS,
     MIN_INFREQUENT_ACCESS_DAY,
     NOTEBOOK_INSTANCE_TYPES,
+    PROCESSING_INSTANCE_TYPES,
     RESERVED_BUCKET_PREFIXES,
     TAG_CHARACTERS,
     TAG_KEY_MAX,
@@ -41,6 +42,7 @@ from config.aws_limits import (
     XGBOOST_HYPERPARAMETERS,
     bucket_name_problem,
     cron_field_ok,
+    monitor_schedule_hours,
     tag_text_ok,
 )
 from config.validation import (
@@ -325,6 +327,36 @@ class VariantSettings:
     model_artifact: ModelArtifact = None  # null: the endpoint's model_artifact
 
 
+def _monitor_schedule_problem(value: str) -> str | None:
+    if monitor_schedule_hours(value) is not None:
+        return None
+    return (f"={show(value)} is not a schedule Model Monitor accepts: use cron(0 * ? * * *) (hourly), "
+            "cron(0 H ? * * *) (daily at hour H, 0..23 UTC) or cron(0 H/N ? * * *) (every N hours, N 1..24)")
+
+
+@settings_class
+class ModelMonitorSettings:
+    """Model Monitor on the pipeline endpoint: a data-quality baseline and a schedule over its captured
+    requests, with a drift alarm. The schedule's jobs bill while the endpoint exists, traffic or not."""
+
+    enabled: Flag  # false: no setup state machine, rule, alarms or schedule
+    schedule: Annotated[str, text(_monitor_schedule_problem, allowed="a Model Monitor schedule such as "
+                                                                    "\"cron(0 * ? * * *)\"")]
+    instance_type: Annotated[str, one_of(PROCESSING_INSTANCE_TYPES, "a supported processing instance type")]
+    volume_gb: Annotated[int, number(int, 1, 16384, " GB")]
+    max_runtime_minutes: Annotated[int, number(int, 1, 60, " minutes",
+                                               note=" (a run must end before the next one starts)")]
+    drift_alarm_threshold: Annotated[float, number(float, 0.01, 1, note=" (a distance between distributions)")]
+
+    @model_validator(mode="after")
+    def _fits(self) -> ModelMonitorSettings:
+        hours = monitor_schedule_hours(self.schedule) or 24
+        if self.max_runtime_minutes > hours * 60:
+            fail(f".max_runtime_minutes={self.max_runtime_minutes}: allowed 1..{hours * 60} with schedule "
+                 f"{self.schedule} (a run must end before the next one starts)")
+        return self
+
+
 @settings_class
 class BatchTransformSettings:
     """The batch transform state machine: the latest Approved model of the registry over a curated
@@ -377,6 +409,7 @@ class SageMakerSettings:
     notebook_enabled: Flag
     notebook_instance_type: Annotated[str, one_of(NOTEBOOK_INSTANCE_TYPES, "a supported notebook instance type")]
     batch_transform: BatchTransformSettings
+    model_monitor: ModelMonitorSettings
 
     @model_validator(mode="after")
     def _consistent(self) -> SageMakerSettings:
@@ -401,6 +434,9 @@ class SageMakerSettings:
             problems += [f".endpoint_variants[{i}].model_artifact={show(v.model_artifact)} has no effect while "
                          "sagemaker.model_artifact is null (null means no endpoint): set sagemaker.model_artifact "
                          "too, or remove the variant's" for i, v in enumerate(variants) if v.model_artifact]
+        if self.model_monitor.enabled and self.data_capture_sampling_percent == 0:
+            problems.append(".model_monitor.enabled=true needs data_capture_sampling_percent above 0: Model Monitor "
+                            "analyzes the endpoint's captured requests")
         largest_initial = max((v.initial_instance_count for v in variants), default=1)
         if self.autoscaling_max_instances < largest_initial:
             problems.append(f".autoscaling_max_instances={self.autoscaling_max_instances}: allowed from the largest "

@@ -9,7 +9,12 @@ The parts live where their names say:
 
 from __future__ import annotations
 
-from config.aws_limits import HOSTING_INSTANCE_TYPES, LOG_RETENTION_DAYS, NOTEBOOK_INSTANCE_TYPES
+from config.aws_limits import (
+    HOSTING_INSTANCE_TYPES,
+    LOG_RETENTION_DAYS,
+    NOTEBOOK_INSTANCE_TYPES,
+    PROCESSING_INSTANCE_TYPES,
+)
 from config.schema import (
     ACCESS_LOGS_BUCKET_PURPOSE,
     MAX_NAME_PREFIX,
@@ -36,4 +41,5 @@ __all__ = [
     "LakeFormationSettings",
     "NetworkSettings", "SageMakerSettings", "Settings", "SettingsError", "StreamingSettings", "VariantSettings",
     "ZoneLifecycle", "AuditSettings", "deep_merge", "parse_settings", "settings_as_json", "suggest",
+    "PROCESSING_INSTANCE_TYPES",
 ]

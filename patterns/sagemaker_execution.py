@@ -31,7 +31,7 @@ from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.roles import service_role
-from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
+from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX, MONITORING_PREFIX
 
 
 class SageMakerExecution(Construct):
@@ -41,14 +41,17 @@ class SageMakerExecution(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, name_prefix: str, lake: DataLakeStorage, ml_key: kms.IKey,
                  vpc: ec2.IVpc, training_data_prefix: str = "training/", deny_jobs_outside_vpc: bool = True,
-                 model_artifacts: Sequence[str] = ()) -> None:
+                 model_artifacts: Sequence[str] = (), monitoring: bool = False) -> None:
         """`lake` must have a `curated` and a `raw` zone. `ml_key` encrypts the training volumes.
         `training_data_prefix`: the curated-zone folder training reads (`<prefix>train/`,
         `<prefix>validation/`). `deny_jobs_outside_vpc` creates `guard`, a managed policy that
         denies creating SageMaker jobs, models and notebooks without VPC subnets: attach it to
         every role that creates them (TrainingPipeline attaches it to its own role).
         `model_artifacts`: ARNs of model.tar.gz objects the hosted models load from outside the
-        curated `models/` prefix (the network's S3 endpoint policy must allow them too)."""
+        curated `models/` prefix (the network's S3 endpoint policy must allow them too).
+        `monitoring`: Model Monitor jobs run as this role too: list the captured requests, and read
+        and write the curated `monitoring/` prefix (baselines, reports); the baseline's input lies in
+        the training-data prefix, which the role reads already."""
         super().__init__(scope, id_)
         if not training_data_prefix.endswith("/") or training_data_prefix.startswith("/"):
             raise ValueError(f"training_data_prefix={training_data_prefix!r} is not a folder of the curated zone: "
@@ -59,6 +62,17 @@ class SageMakerExecution(Construct):
         writable = [lake.objects_arn("curated", f"{MODELS_PREFIX}*"), lake.objects_arn("curated", f"{CHECKPOINTS_PREFIX}*"),
                     lake.objects_arn("raw", f"{DATA_CAPTURE_PREFIX}*")]
         sagemaker_logs = regional_arn("logs", "log-group:/aws/sagemaker/*")
+        monitoring_objects = [lake.objects_arn("curated", f"{MONITORING_PREFIX}*")] if monitoring else []
+        monitoring_statements = [
+            iam.PolicyStatement(sid="ListCapturedRequests", actions=["s3:ListBucket"],
+                                resources=[lake.bucket_arn("raw")],
+                                conditions={"StringLike": {"s3:prefix": [f"{DATA_CAPTURE_PREFIX}*"]}}),
+            iam.PolicyStatement(sid="ListMonitoringOutput", actions=["s3:ListBucket"],
+                                resources=[lake.bucket_arn("curated")],
+                                conditions={"StringLike": {"s3:prefix": [f"{MONITORING_PREFIX}*"]}}),
+            iam.PolicyStatement(sid="ReadAndWriteBaselinesAndReports", actions=[
+                "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], resources=monitoring_objects),
+        ] if monitoring else []
         self.role, self.policy = service_role(
             self,
             "Execution",
@@ -102,12 +116,14 @@ class SageMakerExecution(Construct):
                                     resources=["*"],
                                     conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*",
                                                                                          "aws/sagemaker/*"]}}),
+                *monitoring_statements,
             ],
         )
         acknowledge(
             self.policy,
             [f"AwsSolutions-IAM5[Resource::{finding_reference(self, arn)}]"
-             for arn in dict.fromkeys([*readable, *writable, sagemaker_logs, f"{sagemaker_logs}:log-stream:*"])]
+             for arn in dict.fromkeys([*readable, *writable, sagemaker_logs, f"{sagemaker_logs}:log-stream:*",
+                                       *monitoring_objects])]
             + ["AwsSolutions-IAM5[Resource::*]"],
             "SageMaker names model artifacts, checkpoints, captured requests and log streams at run "
             "time, so access is per prefix this role owns; network-interface actions are limited "
@@ -128,7 +144,10 @@ class SageMakerExecution(Construct):
                     effect=iam.Effect.DENY,
                     actions=["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
                              "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel",
-                             "sagemaker:CreateNotebookInstance"],
+                             "sagemaker:CreateNotebookInstance",
+                             # A monitoring schedule's jobs, inline or from a job definition.
+                             "sagemaker:CreateMonitoringSchedule", "sagemaker:UpdateMonitoringSchedule",
+                             "sagemaker:CreateDataQualityJobDefinition"],
                     resources=["*"],
                     conditions={"Null": {"sagemaker:VpcSubnets": "true"}},
                 )],

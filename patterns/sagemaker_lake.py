@@ -3,7 +3,9 @@ patterns (their roles are scoped to them) and left alone by crawlers, and the da
 configuration that TrainingPipeline and RealtimeEndpoint both give their endpoints.
 
 - curated zone: `models/` (training output, hosted model artifacts) and `checkpoints/` (spot training);
-- raw zone: `data-capture/` (the requests and responses endpoints capture).
+- raw zone: `data-capture/` (the requests and responses endpoints capture);
+- curated zone: `monitoring/` (Model Monitor's baselines and reports), and `baseline/` inside the
+  training-data prefix: the features-only CSV a data-quality baseline is computed from.
 
 Usage, in any stack::
 
@@ -20,6 +22,8 @@ from patterns.data_lake import DataLakeStorage
 MODELS_PREFIX = "models/"
 CHECKPOINTS_PREFIX = "checkpoints/"
 DATA_CAPTURE_PREFIX = "data-capture/"
+MONITORING_PREFIX = "monitoring/"
+BASELINE_INPUT_FOLDER = "baseline/"  # inside the training-data prefix, beside train/ and validation/
 
 
 def data_capture(sampling_percent: int, lake: DataLakeStorage) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from config.aws_limits import monitor_schedule_hours
+
 HOURS_PER_MONTH = 730
 DAYS_PER_MONTH = 30
 # us-east-1 list prices in USD, as used by this report; check the AWS pricing pages before you rely on them.
@@ -42,6 +44,10 @@ PRICES = {
     "cloudtrail_data_events_per_100k": 0.10,
     "s3_standard_gb_month": 0.023,
     "cloudwatch_logs_ingestion_gb": 0.50,
+    # Processing jobs (Model Monitor's baseline and scheduled runs) bill per second of instance time.
+    "sagemaker_processing_hour": {"ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461,
+                                  "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408, "ml.r5.large": 0.151,
+                                  "ml.r5.xlarge": 0.302},
 }
 # The audit trail's volume-driven costs, at a stated volume (they are zero at zero traffic, but a
 # trail is never idle: every API call of the account is an event).
@@ -60,8 +66,9 @@ class Line:
     item: str
     monthly_usd: float
     driver: str  # the setting that changes it
-    # "idle": billed from deploy on. "after a pipeline run": the pipeline's endpoint, created by the
-    # first run outside CloudFormation and billed until deleted; not part of the idle total.
+    # "idle": billed from deploy on. "after a pipeline run": the pipeline's endpoint (and its
+    # monitoring schedule), created by the first run outside CloudFormation and billed until deleted;
+    # not part of the idle total. "per endpoint deployment": a one-off each time the endpoint deploys.
     when: str = "idle"
 
 
@@ -120,9 +127,13 @@ def lines_for(stack: str, template: dict) -> list[Line]:
             lines.append(Line(stack, f"Kinesis stream, {shards} provisioned shard{'s' if shards > 1 else ''}",
                               shards * PRICES["kinesis_shard_hour"] * HOURS_PER_MONTH,
                               "streaming.capacity_mode, streaming.shard_count"))
-    alarms = len(list(_resources(template, "AWS::CloudWatch::Alarm")))
-    if alarms:
-        lines.append(Line(stack, f"{alarms} CloudWatch alarms", alarms * PRICES["cloudwatch_alarm_month"], "-"))
+    # An alarm bills per metric it evaluates: a metric-math alarm over three metrics costs three.
+    metrics = [max(1, sum("MetricStat" in m for m in props.get("Metrics", [])))
+               for _, props in _resources(template, "AWS::CloudWatch::Alarm")]
+    if metrics:
+        shown = f" ({sum(metrics)} metrics)" if sum(metrics) > len(metrics) else ""
+        lines.append(Line(stack, f"{len(metrics)} CloudWatch alarms{shown}",
+                          sum(metrics) * PRICES["cloudwatch_alarm_month"], "-"))
     for _, props in _resources(template, "AWS::Glue::Crawler"):
         if "Schedule" in props:
             runs = _cron_runs_per_month(props["Schedule"]["ScheduleExpression"])
@@ -164,6 +175,8 @@ def lines_for(stack: str, template: dict) -> list[Line]:
             lines.append(Line(stack, f"one batch transform run: {count} x {job['InstanceType']} for "
                                      f"{BATCH_TRANSFORM_RUN_MINUTES} min", count * price * BATCH_TRANSFORM_RUN_MINUTES / 60,
                               "sagemaker.batch_transform", when="per batch transform run"))
+    for _, props in _resources(template, "AWS::StepFunctions::StateMachine"):
+        lines += _model_monitor_lines(stack, _definition(props).get("States", {}))
     for _, props in _resources(template, "AWS::SageMaker::NotebookInstance"):
         price = PRICES["sagemaker_notebook_hour"][props["InstanceType"]]
         lines.append(Line(stack, f"notebook {props['InstanceType']} (until stopped)", price * HOURS_PER_MONTH,
@@ -197,22 +210,52 @@ def _trail_lines(stack: str, props: dict) -> list[Line]:
     return lines
 
 
-def _pipeline_endpoint_variants(props: dict) -> list[dict]:
-    """The variants a state machine's CreateEndpointConfig step deploys ([] for other machines)."""
+def _definition(props: dict) -> dict:
+    """A state machine's definition, with every CloudFormation token replaced by "token"."""
     definition = props.get("DefinitionString")
     parts = definition["Fn::Join"][1] if isinstance(definition, dict) else [definition or "{}"]
     # Tokens only ever stand inside JSON strings here: any placeholder keeps the document valid.
-    document = json.loads("".join(p if isinstance(p, str) else "token" for p in parts))
-    step = document.get("States", {}).get("CreateEndpointConfig", {})
+    return json.loads("".join(p if isinstance(p, str) else "token" for p in parts))
+
+
+def _processing(cluster: dict, stopping: dict) -> tuple[float, str, float]:
+    """(USD per hour, "N x type", the run's limit in minutes) of a processing job's resources."""
+    count, type_ = cluster["InstanceCount"], cluster["InstanceType"]
+    return count * PRICES["sagemaker_processing_hour"][type_], f"{count} x {type_}", stopping["MaxRuntimeInSeconds"] / 60
+
+
+def _model_monitor_lines(stack: str, states: dict) -> list[Line]:
+    """A monitor setup machine's schedule (runs while the endpoint exists, traffic or not) and its
+    baseline (once per endpoint deployment), each priced at the job's runtime limit: a ceiling."""
+    lines = []
+    schedule = states.get("CreateSchedule", {}).get("Parameters", {})
+    if "MonitoringScheduleConfig" in schedule:
+        config = schedule["MonitoringScheduleConfig"]
+        job = config["MonitoringJobDefinition"]
+        hourly, instances, minutes = _processing(job["MonitoringResources"]["ClusterConfig"], job["StoppingCondition"])
+        hours = monitor_schedule_hours(config["ScheduleConfig"]["ScheduleExpression"])
+        runs = -(-24 // hours) * DAYS_PER_MONTH
+        lines.append(Line(stack, f"monitoring schedule {schedule['MonitoringScheduleName']}: {runs} runs x up to "
+                                 f"{minutes:g} min on {instances}", runs * minutes / 60 * hourly,
+                          "sagemaker.model_monitor", when="after a pipeline run"))
+    baseline = states.get("Baseline", {}).get("Parameters", {})
+    if "ProcessingResources" in baseline:
+        hourly, instances, minutes = _processing(baseline["ProcessingResources"]["ClusterConfig"],
+                                                 baseline["StoppingCondition"])
+        lines.append(Line(stack, f"data-quality baseline: up to {minutes:g} min on {instances}", minutes / 60 * hourly,
+                          "sagemaker.model_monitor", when="per endpoint deployment"))
+    return lines
+
+
+def _pipeline_endpoint_variants(props: dict) -> list[dict]:
+    """The variants a state machine's CreateEndpointConfig step deploys ([] for other machines)."""
+    step = _definition(props).get("States", {}).get("CreateEndpointConfig", {})
     return step.get("Parameters", {}).get("ProductionVariants", [])
 
 
 def _transform_resources(props: dict) -> list[dict]:
     """The TransformResources of a state machine's Transform step ([] for other machines)."""
-    definition = props.get("DefinitionString")
-    parts = definition["Fn::Join"][1] if isinstance(definition, dict) else [definition or "{}"]
-    document = json.loads("".join(p if isinstance(p, str) else "token" for p in parts))
-    step = document.get("States", {}).get("Transform", {})
+    step = _definition(props).get("States", {}).get("Transform", {})
     resources = step.get("Parameters", {}).get("TransformResources")
     return [resources] if resources else []
 
@@ -232,11 +275,12 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     out = [f"{title} (us-east-1 list prices of {PRICES['as_of']}, {HOURS_PER_MONTH} h/month):", "",
            "| stack | idle cost driver | USD/month | changed by |", "|---|---|---:|---|"]
     by_stack: dict[str, float] = {}
-    later, assumed, per_run = [], [], []
+    later, assumed, per_run, per_deployment = [], [], [], []
     for stack, lines in stacks.items():
         for line in lines:
             row = f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} | {line.driver} |"
-            {"idle": out, ASSUMED: assumed, "per batch transform run": per_run}.get(line.when, later).append(row)
+            {"idle": out, ASSUMED: assumed, "per batch transform run": per_run,
+             "per endpoint deployment": per_deployment}.get(line.when, later).append(row)
         by_stack[stack] = sum(line.monthly_usd for line in lines if line.when == "idle")
     for stack, subtotal in by_stack.items():
         out.append(f"| {stack} | **stack total** | **{subtotal:.2f}** | |")
@@ -251,6 +295,10 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
         out += ["", f"Per batch transform run (billed only while a run's instances exist; assumed "
                     f"{BATCH_TRANSFORM_RUN_MINUTES} minutes each):",
                 "", "| stack | run-time cost driver | USD/run | changed by |", "|---|---|---:|---|", *per_run]
+    if per_deployment:
+        out += ["", "Each time the pipeline deploys its endpoint (one-off):", "",
+                "| stack | deployment cost driver | USD per deployment | changed by |", "|---|---|---:|---|",
+                *per_deployment]
     return "\n".join(out) + "\n"
 
 

@@ -51,7 +51,7 @@ class One:
     where: str = ""  # only resources that have this path count
 
     def __str__(self) -> str:
-        return f"{self.stack} `{self.type}` `{self.path}`"
+        return f"{self.stack} `{self.type}` `{self.path}`" + (f" (the one with `{self.where}`)" if self.where else "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +75,9 @@ SECCONF, JOB, WORKGROUP = "AWS::Glue::SecurityConfiguration", "AWS::Glue::Job", 
 PIPELINE = "AWS::StepFunctions::StateMachine"
 TRAIN = "DefinitionString#json.States.Train.Parameters"
 BATCH = "DefinitionString#json.States.Transform.Parameters"
+BASELINE = "DefinitionString#json.States.Baseline.Parameters"
+SCHEDULE = "DefinitionString#json.States.CreateSchedule.Parameters"
+MONITOR_JOB = f"{SCHEDULE}.MonitoringScheduleConfig.MonitoringJobDefinition"
 
 FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     # data lake
@@ -159,6 +162,22 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     "hosted_endpoint": Each("SageMaker", "AWS::SageMaker::Endpoint", "EndpointName"),
     "notebook_role": Each("SageMaker", "AWS::SageMaker::NotebookInstance", "RoleArn"),
     "vpc_guard": Output("SageMaker", "VpcOnlyGuardPolicyArn", optional=True),
+    # Model Monitor (sagemaker.model_monitor.enabled): the setup machine, its trigger and queue.
+    "monitor": Each("SageMaker", PIPELINE, {
+        "role": "RoleArn", "run": "DefinitionString#json.States.NameTheBaseline.Parameters[name.$]",
+        "input": f"{BASELINE}.ProcessingInputs[0].S3Input.S3Uri",
+        "baseline": f"{BASELINE}.ProcessingOutputConfig.Outputs[0].S3Output.S3Uri",
+        "baseline_key": f"{BASELINE}.ProcessingOutputConfig.KmsKeyId",
+        "volume_key": f"{BASELINE}.ProcessingResources.ClusterConfig.VolumeKmsKeyId",
+        "subnets": f"{BASELINE}.NetworkConfig.VpcConfig.Subnets",
+        "schedule": f"{SCHEDULE}.MonitoringScheduleName",
+        "endpoint": f"{MONITOR_JOB}.MonitoringInputs[0].EndpointInput.EndpointName",
+        "reports": f"{MONITOR_JOB}.MonitoringOutputConfig.MonitoringOutputs[0].S3Output.S3Uri",
+        "reports_key": f"{MONITOR_JOB}.MonitoringOutputConfig.KmsKeyId",
+        "schedule_subnets": f"{MONITOR_JOB}.NetworkConfig.VpcConfig.Subnets"}),
+    "monitor_trigger": Each("SageMaker", "AWS::Events::Rule",
+                            {"arn": "@Arn", "role": "Targets[0].RoleArn", "machine": "Targets[0].Arn"}),
+    "monitor_queue": Each("SageMaker", "AWS::SQS::Queue", {"arn": "@Arn", "key": "KmsMasterKeyId"}),
     "producer_policy": Output("Streaming", "ProducerPolicyArn"),
     "analyst_policy": Output("Catalog", "AnalystPolicyArn"),
     # audit trail
@@ -232,6 +251,9 @@ PRINCIPALS: dict[str, Role | Service | AccountPrincipal | Holding] = {
     "pipeline role": Role("{pipeline_role}"),
     "SageMaker execution role": Role("{execution_role}"),
     "notebook role": Role("{notebook_role}"),
+    "monitor setup role": Role("{monitor.role}"),
+    "monitor trigger role": Role("{monitor_trigger.role}"),
+    "EventBridge": Service("events.amazonaws.com"),
     "application": AccountPrincipal(),
     "principal with the VPC guard": AccountPrincipal(attached=("{vpc_guard}",)),
     "CloudTrail": Service("cloudtrail.amazonaws.com"),
@@ -693,6 +715,80 @@ BATCH_TRANSFORM_HOPS = (
         ("iam:PassRole",), ("{execution_role}",), "nothing: the role is passed to SageMaker only",
         context={"iam:PassedToService": "glue.amazonaws.com"}, expect="ImplicitlyDenied"),
 )
+MONITOR_RUN = "{monitor.run|asl}"
+MODEL_MONITOR_HOPS = (
+    Hop("monitor-01", "state-change EventBridge rule", "monitor setup", "monitor trigger role", ("states:StartExecution",),
+        ("{monitor_trigger.machine}",), "the endpoint's state-change event"),
+    Hop("monitor-02", "state-change EventBridge rule", "undelivered-trigger queue", "EventBridge", ("sqs:SendMessage",),
+        ("{monitor_queue.arn}",), "an event the rule could not deliver after its retries",
+        context={"aws:SourceArn": "{monitor_trigger.arn}"},
+        kms=Kms("{monitor_queue.key}", ("kms:GenerateDataKey", "kms:Decrypt"),
+                request={"aws:SourceArn": "{monitor_trigger.arn}"})),
+    Hop("monitor-03", "monitor setup", "execution role", "monitor setup role", ("iam:PassRole",), ("{execution_role}",),
+        "the role the baseline and scheduled jobs run as", context={"iam:PassedToService": "sagemaker.amazonaws.com"}),
+    Hop("monitor-04", "monitor setup", "baseline job", "monitor setup role",
+        ("sagemaker:CreateProcessingJob",), (f"{SAGEMAKER}:processing-job/{MONITOR_RUN}",),
+        "the baseline request (in the VPC)",
+        context={"sagemaker:VpcSubnets": "{monitor.subnets}", "sagemaker:NetworkIsolation": "true",
+                 "sagemaker:InterContainerTrafficEncryption": "true",
+                 "sagemaker:VolumeKmsKeyArn": "{monitor.volume_key}", "sagemaker:OutputKmsKeyArn": "{monitor.baseline_key}"},
+        kms=(Kms("{monitor.volume_key}", ("kms:DescribeKey",), "sagemaker"),
+             Kms("{monitor.baseline_key}", ("kms:DescribeKey",), "sagemaker"))),
+    Hop("monitor-05", "monitor setup", "baseline job (wait)", "monitor setup role",
+        ("sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:ListTags"),
+        (f"{SAGEMAKER}:processing-job/{MONITOR_RUN}",), "job status and tags (the .sync integration)"),
+    Hop("monitor-06", "monitor setup", "EventBridge rule (.sync)", "monitor setup role",
+        ("events:PutRule", "events:PutTargets", "events:DescribeRule"),
+        ("arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule",),
+        "processing-job state changes"),
+    Hop("monitor-07", "monitor setup", "monitoring schedule (find)", "monitor setup role",
+        ("sagemaker:DescribeMonitoringSchedule",), (f"{SAGEMAKER}:monitoring-schedule/{{monitor.schedule}}",),
+        "whether to create or update it"),
+    Hop("monitor-08", "monitor setup", "monitoring schedule", "monitor setup role",
+        ("sagemaker:CreateMonitoringSchedule", "sagemaker:UpdateMonitoringSchedule"),
+        (f"{SAGEMAKER}:monitoring-schedule/{{monitor.schedule}}",),
+        "the schedule over the endpoint's captured requests (in the VPC)",
+        context={"sagemaker:VpcSubnets": "{monitor.schedule_subnets}", "sagemaker:NetworkIsolation": "true",
+                 "sagemaker:InterContainerTrafficEncryption": "true"}),
+    Hop("monitor-09", "baseline job", "curated zone: baseline input (list)", "SageMaker execution role",
+        ("s3:ListBucket",), ("{monitor.input|bucketarn}",), "the features-only CSV's objects",
+        context={"s3:prefix": "{monitor.input|key}"}, endpoint="s3"),
+    Hop("monitor-10", "baseline job", "curated zone: baseline input", "SageMaker execution role", ("s3:GetObject",),
+        ("{monitor.input|s3arn}20261124_000000_00000_abcde_part-0000",), "features-only CSV (deploy guide step 5)",
+        endpoint="s3", kms=through_s3("{lake_key}", "{monitor.input|bucketarn}", "kms:Decrypt")),
+    Hop("monitor-11", "baseline job", "curated zone: baseline", "SageMaker execution role", ("s3:PutObject",),
+        ("{monitor.baseline|s3arn}/statistics.json", "{monitor.baseline|s3arn}/constraints.json"),
+        "statistics and constraints", context=sse("{monitor.baseline_key}"), endpoint="s3",
+        kms=through_s3("{monitor.baseline_key}", "{monitor.baseline|bucketarn}", "kms:GenerateDataKey", "kms:Decrypt")),
+    Hop("monitor-12", "monitoring job", "raw zone: data capture (list)", "SageMaker execution role", ("s3:ListBucket",),
+        ("{capture.uri|bucketarn}",), "the hour's captured requests",
+        context={"s3:prefix": "{capture.uri|key}{monitor.endpoint}/primary/2026/11/24/10/"}, endpoint="s3"),
+    Hop("monitor-13", "monitoring job", "raw zone: data capture", "SageMaker execution role", ("s3:GetObject",),
+        ("{capture.uri|s3arn}{monitor.endpoint}/primary/2026/11/24/10/capture-0001.jsonl",),
+        "captured requests", endpoint="s3", kms=through_s3("{capture.key}", "{capture.uri|bucketarn}", "kms:Decrypt")),
+    Hop("monitor-14", "monitoring job", "curated zone: baseline", "SageMaker execution role", ("s3:GetObject",),
+        ("{monitor.baseline|s3arn}/constraints.json",), "the constraints to check", endpoint="s3",
+        kms=through_s3("{lake_key}", "{monitor.baseline|bucketarn}", "kms:Decrypt")),
+    Hop("monitor-15", "monitoring job", "curated zone: reports", "SageMaker execution role", ("s3:PutObject",),
+        ("{monitor.reports|s3arn}/2026/11/24/10/constraint_violations.json",), "statistics and violations of the hour",
+        context=sse("{monitor.reports_key}"), endpoint="s3",
+        kms=through_s3("{monitor.reports_key}", "{monitor.reports|bucketarn}", "kms:GenerateDataKey", "kms:Decrypt")),
+    Hop("monitor-16", "principal with the VPC guard", "monitoring schedule in the VPC", "principal with the VPC guard",
+        ("sagemaker:CreateMonitoringSchedule",), (f"{SAGEMAKER}:monitoring-schedule/manual-0001",),
+        "a schedule whose jobs have subnets", context={"sagemaker:VpcSubnets": "{train_subnets}"}),
+    # Must fail:
+    Hop("monitor-17", "principal with the VPC guard", "monitoring schedule outside a VPC", "principal with the VPC guard",
+        ("sagemaker:CreateMonitoringSchedule", "sagemaker:UpdateMonitoringSchedule"),
+        (f"{SAGEMAKER}:monitoring-schedule/manual-0002",), "a schedule whose jobs have no subnets",
+        expect="ExplicitlyDenied", denied_by="DenySageMakerResourcesOutsideAVpc"),
+    Hop("monitor-18", "monitor setup", "another endpoint's schedule", "monitor setup role",
+        ("sagemaker:CreateMonitoringSchedule",), (f"{SAGEMAKER}:monitoring-schedule/someone-elses-schedule",),
+        "nothing: the setup manages its own endpoint's schedule only",
+        context={"sagemaker:VpcSubnets": "{monitor.schedule_subnets}"}, expect="ImplicitlyDenied"),
+    Hop("monitor-19", "monitoring job", "curated zone: curated dataset (write)", "SageMaker execution role",
+        ("s3:PutObject",), (CURATED_OBJECT,), "nothing: monitoring writes only under monitoring/",
+        context=sse("{monitor.reports_key}"), endpoint="s3", expect="ImplicitlyDenied"),
+)
 
 ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Streaming ingestion into the data lake": STREAMING,
@@ -703,6 +799,7 @@ ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Audit trail": AUDIT,
     "Lake Formation": LAKE_FORMATION,
     "Batch transform": BATCH_TRANSFORM_HOPS,
+    "Model Monitor": MODEL_MONITOR_HOPS,
 }
 HOPS: tuple[Hop, ...] = tuple(hop for hops in ARCHITECTURES.values() for hop in hops)
 

@@ -139,6 +139,8 @@ ICONS = (
     ("auditor", ("general", "User")),
     ("Lake Formation", ("analytics", "LakeFormation")),
     ("batch transform", ("integration", "StepFunctions")), ("transform job", ("ml", "Sagemaker")),
+    ("monitor setup", ("integration", "StepFunctions")), ("baseline job", ("ml", "Sagemaker")),
+    ("monitoring job", ("ml", "Sagemaker")), ("monitoring schedule", ("ml", "Sagemaker")),
 )
 
 

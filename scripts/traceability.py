@@ -189,6 +189,14 @@ TRACES = (
           ("sandbox", "SageMaker", "AWS::StepFunctions::StateMachine", "DefinitionString",
            Contains(":states:::sagemaker:createTransformJob.sync")),
           "tests/test_batch_transform.py::test_without_a_package_it_uses_the_latest_approved_of_the_group"),
+    Trace(S000, "Monitor performance of the model", "patterns.model_monitor.ModelMonitor",
+          ("prod", "SageMaker", "AWS::StepFunctions::StateMachine", "DefinitionString",
+           Contains("states:::aws-sdk:sagemaker:createMonitoringSchedule")),
+          "tests/test_model_monitor.py::test_first_deploy_runs_the_baseline_then_creates_the_schedule"),
+    Trace(S000, "Detect and mitigate drop in performance", "patterns.model_monitor.ModelMonitor",
+          ("prod", "SageMaker", "AWS::CloudWatch::Alarm", "Metrics[*].MetricStat.Metric.Namespace",
+           "aws/sagemaker/Endpoints/data-metrics"),
+          "tests/test_model_monitor.py::test_the_drift_alarm_watches_every_feature_of_this_schedule_and_keeps_its_state_without_data"),
 )
 
 

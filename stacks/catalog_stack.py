@@ -13,7 +13,7 @@ from patterns.dataset_table import DatasetTable
 from patterns.glue_security import GlueSecurity
 from patterns.lake_formation import ALL_TABLES, LakeGovernance
 from patterns.parquet_delivery import prefixes
-from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX
+from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, DATA_CAPTURE_PREFIX, MODELS_PREFIX, MONITORING_PREFIX
 from patterns.zone_crawler import ZoneCrawler
 from stacks.sensor_dataset import ETL_SCRIPT, SAVED_QUERIES
 
@@ -38,7 +38,7 @@ class CatalogStack(Stack):
         owned = {
             "raw": [*prefixes(raw_table.schema.dataset).values(), DATA_CAPTURE_PREFIX],
             "curated": [self.curated_table.table_name, training_data_prefix, MODELS_PREFIX,
-                        CHECKPOINTS_PREFIX],
+                        CHECKPOINTS_PREFIX, MONITORING_PREFIX],
         }
         exclusions = {zone: [f"{top}/**" for top in sorted({p.split("/", 1)[0] for p in keys})]
                       for zone, keys in owned.items()}

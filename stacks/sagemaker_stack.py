@@ -13,11 +13,13 @@ from config.settings import Settings
 from patterns.batch_transform import BatchTransform
 from patterns.data_lake import DataLakeStorage
 from patterns.isolated_network import IsolatedNetwork
+from patterns.model_monitor import ModelMonitor
 from patterns.private_notebook import PrivateNotebook
 from patterns.realtime_endpoint import EndpointVariant, RealtimeEndpoint
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.training_pipeline import TrainingPipeline
 from patterns.xgboost_image import XgboostImage
+from stacks.sensor_dataset import MODEL_FEATURES
 from stacks.shared import Shared
 from stacks.wiring import model_artifacts, s3_object_arn
 
@@ -34,6 +36,7 @@ class SageMakerStack(Stack):
             self, "Execution", name_prefix=prefix, lake=lake, ml_key=shared.ml_key, vpc=network.vpc,
             training_data_prefix=ml.training_data_prefix, deny_jobs_outside_vpc=ml.deny_jobs_outside_vpc,
             model_artifacts=[s3_object_arn(uri) for uri in model_artifacts(settings)],
+            monitoring=ml.model_monitor.enabled,
         )
         pipeline_variant = ml.endpoint_variants[0]
         self.pipeline = TrainingPipeline(
@@ -86,6 +89,17 @@ class SageMakerStack(Stack):
                 timeout_minutes=batch.timeout_minutes, log_retention_days=shared.app_log_retention_days,
                 destroy_on_removal=destroy,
             )
+        self.monitor = None
+        if ml.model_monitor.enabled:
+            monitor = ml.model_monitor
+            self.monitor = ModelMonitor(
+                self, "Monitor", name=f"{prefix}-monitor", endpoint_name=self.pipeline.endpoint_name,
+                features=MODEL_FEATURES, lake=lake, ml_key=shared.ml_key, execution=self.execution,
+                security_group=sg, subnets=subnets, alerts=shared.alerts, schedule_expression=monitor.schedule,
+                instance_type=monitor.instance_type, volume_gb=monitor.volume_gb,
+                max_runtime_minutes=monitor.max_runtime_minutes, drift_alarm_threshold=monitor.drift_alarm_threshold,
+                log_retention_days=shared.app_log_retention_days, destroy_on_removal=destroy,
+            )
         outputs = {
             "ExecutionRoleArn": self.execution.role.role_arn,
             "TrainingPipelineArn": self.pipeline.state_machine.state_machine_arn,
@@ -94,6 +108,9 @@ class SageMakerStack(Stack):
         }
         if self.execution.guard is not None:
             outputs["VpcOnlyGuardPolicyArn"] = self.execution.guard.managed_policy_arn
+        if self.monitor is not None:
+            outputs["MonitorSetupArn"] = self.monitor.state_machine.state_machine_arn
+            outputs["MonitoringScheduleName"] = self.monitor.schedule_name
         if self.endpoint is not None:
             outputs["HostedEndpointName"] = self.endpoint.endpoint.attr_endpoint_name
         if self.batch_transform is not None:

@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # The one definition of the dataset; the transform Lambda validates against it (it ships in its asset).
 SCHEMA_FILE = ROOT / "lambda" / "event_transform" / "schema.json"
 ETL_SCRIPT = ROOT / "etl" / "raw_to_curated.py"
+# The model's input: the CSV columns the endpoint receives, in this order (the deploy guide's step 5
+# writes the training data, label first, and the Model Monitor baseline, without it, from these).
+MODEL_FEATURES = ("temperature_c", "humidity_pct", "battery_pct")
 
 SAVED_QUERIES = (
     SavedQuery(

@@ -142,7 +142,8 @@ def test_crawler_schedule_has_a_real_off_switch(sandbox, prod, custom):
 
 
 RAW_EXCLUSIONS = ["data-capture/**", "errors/**", "sensor_readings/**", "source-backup/**"]
-CURATED_EXCLUSIONS = ["checkpoints/**", "models/**", "sensor_readings/**", "training/**", "sensor_readings_$folder$"]
+CURATED_EXCLUSIONS = ["checkpoints/**", "models/**", "monitoring/**", "sensor_readings/**", "training/**",
+                      "sensor_readings_$folder$"]
 
 
 def exclusions(synth) -> dict[str, list[str]]:

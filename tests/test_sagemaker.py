@@ -209,7 +209,8 @@ def test_execution_role_prefixes(synth):
 
 
 GUARDED = {"sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateHyperParameterTuningJob",
-           "sagemaker:CreateModel", "sagemaker:CreateNotebookInstance"}
+           "sagemaker:CreateModel", "sagemaker:CreateNotebookInstance", "sagemaker:CreateMonitoringSchedule",
+           "sagemaker:UpdateMonitoringSchedule", "sagemaker:CreateDataQualityJobDefinition"}
 
 
 def test_the_guard_names_only_actions_whose_requests_carry_the_subnets_key():
@@ -514,7 +515,9 @@ def test_no_endpoint_and_no_notebook_unless_configured(sandbox, prod):
     for synth in (sandbox, prod):
         for type_ in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint",
                       "AWS::SageMaker::NotebookInstance", "AWS::CloudWatch::Alarm"):
-            template(synth).resource_count_is(type_, 0)
+            # The only alarms without a hosted endpoint: Model Monitor's three (tests/test_model_monitor.py).
+            monitor_alarms = 3 if type_ == "AWS::CloudWatch::Alarm" and ml_settings(synth).model_monitor.enabled else 0
+            template(synth).resource_count_is(type_, monitor_alarms)
 
 
 def models_by_artifact(synth) -> dict[str, tuple[str, dict]]:
@@ -608,7 +611,8 @@ def test_each_output_refers_to_what_its_name_says(synth):
     t = template(synth)
     (machine_id,) = t.find_resources("AWS::StepFunctions::StateMachine", {"Properties": {
         "StateMachineName": f"{prefix}-xgboost"}})
-    (mapping_id,) = synth.templates[STACK]["Mappings"]
+    (mapping_id,) = [m for m, regions in synth.templates[STACK]["Mappings"].items()
+                     if "uri" in next(iter(regions.values()))]  # XgboostImage's (the monitor has its own)
     expected = {
         "ExecutionRoleArn": {"Fn::GetAtt": [execution_role_id(synth), "Arn"]},
         "TrainingPipelineArn": {"Ref": machine_id},
@@ -618,6 +622,11 @@ def test_each_output_refers_to_what_its_name_says(synth):
     if ml.deny_jobs_outside_vpc:
         (guard_id,) = guards(synth)
         expected["VpcOnlyGuardPolicyArn"] = {"Ref": guard_id}
+    if ml.model_monitor.enabled:
+        (setup_id,) = t.find_resources("AWS::StepFunctions::StateMachine", {"Properties": {
+            "StateMachineName": f"{prefix}-monitor"}})
+        expected["MonitorSetupArn"] = {"Ref": setup_id}
+        expected["MonitoringScheduleName"] = f"{prefix}-pipeline-endpoint-data-quality"
     if ml.model_artifact is not None:
         (endpoint_id,) = t.find_resources("AWS::SageMaker::Endpoint", {"Properties": {
             "EndpointName": f"{prefix}-hosted-endpoint"}})

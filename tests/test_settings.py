@@ -347,6 +347,21 @@ MATRIX = [
     _sm("batch_transform.input_prefix", 5, "a key prefix such as \"training/\" (or null for "
         "sagemaker.training_data_prefix)"),
     _sm("batch_transform.timeout_minutes", 5, "allowed 10..2880 minutes"),
+    # --- sagemaker.model_monitor
+    _sm("model_monitor.enabled", "yes", "must be true or false"),
+    _sm("model_monitor.schedule", "cron(0 */2 ? * * *)", "not a schedule Model Monitor accepts: use cron(0 * ? * * *)"),
+    _sm("model_monitor.schedule", "cron(30 * ? * * *)", "cron(0 H ? * * *) (daily at hour H, 0..23 UTC)"),
+    _sm("model_monitor.schedule", "cron(0 24 ? * * *)", "daily at hour H, 0..23 UTC"),
+    _sm("model_monitor.schedule", "cron(0 0/25 ? * * *)", "every N hours, N 1..24"),
+    _sm("model_monitor.schedule", "rate(1 hour)", "not a schedule Model Monitor accepts"),
+    _sm("model_monitor.instance_type", "ml.t2.medium", "supported processing instance type: use one of ml.m5.large"),
+    _sm("model_monitor.volume_gb", 0, "allowed 1..16384 GB"),
+    _sm("model_monitor.max_runtime_minutes", 61, "allowed 1..60 minutes (a run must end before the next one starts)"),
+    _sm("model_monitor.max_runtime_minutes", 30.5, "must be a whole number"),
+    _sm("model_monitor.drift_alarm_threshold", 0, "allowed 0.01..1 (a distance between distributions)"),
+    _sm("model_monitor.drift_alarm_threshold", "0.2", "must be a number"),
+    _sm("model_monitor.enabled", True, "needs data_capture_sampling_percent above 0: Model Monitor analyzes",
+        also={"sagemaker": {"data_capture_sampling_percent": 0}}),
 ]
 
 
@@ -461,6 +476,9 @@ def test_values_that_are_allowed_pass():
     })
     variant = settings.sagemaker.endpoint_variants[0]
     assert (variant.weight, variant.model_artifact) == (1.0, None)
+    for schedule in ("cron(0 * ? * * *)", "cron(0 23 ? * * *)", "cron(0 5/6 ? * * *)", "cron(0 0/24 ? * * *)"):
+        monitor = {"enabled": True, "schedule": schedule, "max_runtime_minutes": 60}
+        assert load_settings("prod", {"sagemaker": {"model_monitor": monitor}}).sagemaker.model_monitor.schedule == schedule
     assert settings.tags["cost center"] == "ml/é=+@:1"
 
 

@@ -94,12 +94,16 @@ def locate(templates: Templates, locator: Any) -> Any:
     if isinstance(locator, dp.One) and len(found) > 1:
         found = [f for f in found if _has(templates, *f, locator.path)]
     if isinstance(locator, dp.One):
-        if len(found) != 1:
-            raise Unresolvable(f"{locator}: expected one {locator.type}, found {len(found)}")
-        try:
-            return _path(templates, *found[0], locator.path)
-        except (KeyError, IndexError) as error:
-            raise Unresolvable(f"{locator}: {error}") from None
+        values, errors = [], []
+        for place in found:  # the only resource of the type that has the path
+            try:
+                values.append(_path(templates, *place, locator.path))
+            except (KeyError, IndexError) as error:
+                errors.append(error)
+        if len(values) != 1:
+            detail = f" ({errors[0]})" if errors and not values else ""
+            raise Unresolvable(f"{locator}: expected one {locator.type} with it, found {len(values)}{detail}")
+        return values[0]
     records = Many()
     for stack, logical in found:
         try:

@@ -39,7 +39,7 @@ NAME_PROPERTY = {
     "AWS::Glue::Job": "Name", "AWS::Glue::SecurityConfiguration": "Name", "AWS::Athena::WorkGroup": "Name",
     "AWS::SageMaker::Model": "ModelName", "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
     "AWS::SageMaker::Endpoint": "EndpointName", "AWS::SageMaker::NotebookInstance": "NotebookInstanceName",
-    "AWS::CloudWatch::Alarm": "AlarmName", "AWS::KMS::Alias": "AliasName",
+    "AWS::CloudWatch::Alarm": "AlarmName", "AWS::KMS::Alias": "AliasName", "AWS::Events::Rule": "Name",
 }
 # Physical ids CloudFormation generates, by type.
 ID_PREFIX = {"AWS::EC2::VPC": "vpc", "AWS::EC2::Subnet": "subnet", "AWS::EC2::SecurityGroup": "sg",
@@ -203,6 +203,7 @@ class Templates:
             "AWS::SageMaker::EndpointConfig": f"arn:{PARTITION}:sagemaker:{here}:endpoint-config/{name}",
             "AWS::SageMaker::Endpoint": f"arn:{PARTITION}:sagemaker:{here}:endpoint/{name}",
             "AWS::SageMaker::NotebookInstance": f"arn:{PARTITION}:sagemaker:{here}:notebook-instance/{name}",
+            "AWS::Events::Rule": f"arn:{PARTITION}:events:{here}:rule/{name}",
         }.get(type_)
 
     # ---- policies ---------------------------------------------------------------------------
