@@ -17,6 +17,7 @@ from config.schema import (
     ZONE_NAMES,
     CatalogSettings,
     DataLakeSettings,
+    InferenceApiSettings,
     NetworkSettings,
     SageMakerSettings,
     Settings,
@@ -31,6 +32,7 @@ from config.validation import SettingsError, deep_merge, suggest
 __all__ = [
     "ACCESS_LOGS_BUCKET_PURPOSE", "HOSTING_INSTANCE_TYPES", "LOG_RETENTION_DAYS", "MAX_NAME_PREFIX",
     "NOTEBOOK_INSTANCE_TYPES", "SUBNET_PREFIX_LENGTH", "ZONE_NAMES", "CatalogSettings", "DataLakeSettings",
+    "InferenceApiSettings",
     "NetworkSettings", "SageMakerSettings", "Settings", "SettingsError", "StreamingSettings", "VariantSettings",
     "ZoneLifecycle", "deep_merge", "parse_settings", "settings_as_json", "suggest",
 ]

@@ -54,3 +54,9 @@ ORDER BY year, month, day
 """,
     ),
 )
+
+# The model's features, in the order of the training CSV after its label (docs/deploy.md step 5,
+# the UNLOAD that prepares training data), and the value that UNLOAD writes for a missing optional
+# one (coalesce(..., -1)). The inference API builds the endpoint's CSV rows with exactly these.
+MODEL_FEATURES = ("temperature_c", "humidity_pct", "battery_pct")
+MISSING_FEATURE_VALUE = -1
