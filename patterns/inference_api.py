@@ -271,7 +271,7 @@ class InferenceApi(Construct):
             policy=policy,
             cloud_watch_role=manage_account_role,
             # The account setting must outlive this stack: other APIs of the region log through it.
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if manage_account_role else None,
             default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE, throttling_rate_limit=rate, throttling_burst_limit=burst, tracing_enabled=True,
@@ -281,6 +281,7 @@ class InferenceApi(Construct):
                     caller=True, http_method=True, ip=True, protocol=True, request_time=True, resource_path=True,
                     response_length=True, status=True, user=True)),
         )
+        self.api.node.try_remove_child("Endpoint")  # CDK's own URL output; the stack names its outputs
         # API Gateway writes execution logs to this group name; created here, it is encrypted and bounded.
         self.execution_log_group = encrypted_log_group(
             self, "ExecutionLogs", name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE}", key=key,
