@@ -318,6 +318,12 @@ class InferenceApi(Construct):
         )
         self.url = self.api.url_for_path(f"/{RESOURCE}")
         self.method_arn = self.method.method_arn
+        # What callers attach: the one action IAM auth checks, on this method of this stage only.
+        self.invoke_policy = iam.ManagedPolicy(
+            self, "InvokePolicy", managed_policy_name=f"{name}-invoke",
+            description=f"Call POST /{RESOURCE} of {name} (stage {STAGE}) with SigV4",
+            statements=[iam.PolicyStatement(sid="InvokeThePredictionsMethod", actions=["execute-api:Invoke"],
+                                            resources=[self.method_arn])])
         stage = self.api.deployment_stage.node.default_child
         acknowledge(
             stage, ["AwsSolutions-APIG3", "NIST.800.53.R5-APIGWAssociatedWithWAF", "PCI.DSS.321-APIGWAssociatedWithWAF"],

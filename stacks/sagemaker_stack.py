@@ -102,6 +102,7 @@ class SageMakerStack(Stack):
         if self.inference_api is not None:
             outputs["InferenceApiUrl"] = self.inference_api.url
             outputs["InferenceApiMethodArn"] = self.inference_api.method_arn
+            outputs["InferenceApiInvokePolicyArn"] = self.inference_api.invoke_policy.managed_policy_arn
             if self.inference_api.api_key is not None:
                 outputs["InferenceApiKeyId"] = self.inference_api.api_key.key_id
         for output_id, value in outputs.items():
