@@ -117,7 +117,7 @@ def test_the_sagemaker_runtime_endpoint_exists_for_the_api_and_names_it(sandbox)
     endpoints = sandbox.resources("MlNetwork", "AWS::EC2::VPCEndpoint")
     runtime = [e for e in endpoints.values() if "sagemaker.runtime" in json.dumps(e["Properties"]["ServiceName"])]
     assert len(runtime) == 1
-    assert runtime[0]["Metadata"]["ConsumedBy"] == ["inference API (its Lambda invokes the pipeline endpoint)"]
+    assert runtime[0]["Metadata"]["ConsumedBy"] == ["inference API (its Lambda calls InvokeEndpoint)"]
     assert not [e for e in endpoints.values() if "execute-api" in json.dumps(e["Properties"]["ServiceName"])]
 
 
