@@ -519,10 +519,10 @@ def api_method(api: str, method: str = "POST/predictions") -> str:
 
 
 INFERENCE_API = (
-    Hop("api-01", "API Gateway", "inference Lambda", "API Gateway", ("lambda:InvokeFunction",),
+    Hop("api-01", "inference API", "inference Lambda", "API Gateway", ("lambda:InvokeFunction",),
         ("{inference_function.arn}",), "the caller's JSON request (proxy event)",
         context={"aws:SourceArn": api_method("regional_api"), "aws:SourceAccount": "{account}"}),
-    Hop("api-02", "API Gateway (private API)", "inference Lambda", "API Gateway", ("lambda:InvokeFunction",),
+    Hop("api-02", "private inference API", "inference Lambda", "API Gateway", ("lambda:InvokeFunction",),
         ("{inference_function.arn}",), "the caller's JSON request (proxy event)",
         context={"aws:SourceArn": api_method("private_api"), "aws:SourceAccount": "{account}"}),
     Hop("api-03", "inference Lambda", "pipeline endpoint", "inference Lambda role", ("sagemaker:InvokeEndpoint",),

@@ -35,6 +35,8 @@ HIDDEN_TYPES = {
     "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress",
     "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
+    # Its logical id gets a hash of the API's definition at synth time, unknown to the construct tree.
+    "AWS::ApiGateway::Deployment",
 }
 HIDDEN_PATTERNS = {"Custom::S3AutoDeleteObjectsCustomResourceProvider",
                    "Custom::VpcRestrictDefaultSGCustomResourceProvider"}
@@ -134,7 +136,7 @@ ICONS = (
     ("queue", ("integration", "SimpleQueueServiceSqsQueue")), ("EventBridge", ("integration", "EventbridgeRule")),
     ("pipeline", ("integration", "StepFunctions")), ("execution role", ("security", "IAMRole")),
     ("training job", ("ml", "SagemakerTrainingJob")), ("model", ("ml", "SagemakerModel")),
-    ("VPC", ("network", "VPC")),
+    ("VPC", ("network", "VPC")), ("API", ("network", "APIGateway")),
 )
 
 

@@ -86,8 +86,9 @@ def call(module, body, *, raw: bool = False, b64: bool = False):
 
 
 def expect_invoke(stubber, csv: str, answer: bytes = b"0.9,0.05,0.05"):
-    from botocore.response import StreamingBody
     import io
+
+    from botocore.response import StreamingBody
     stubber.add_response("invoke_endpoint", {"Body": StreamingBody(io.BytesIO(answer), len(answer)),
                                              "ContentType": "text/csv"},
                          {"EndpointName": ENDPOINT, "ContentType": "text/csv", "Accept": "text/csv",
