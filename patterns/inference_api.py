@@ -330,7 +330,6 @@ class InferenceApi(Construct):
             "Every method requires SigV4-signed IAM credentials, the body is validated against the model's "
             "schema and the stage is throttled; a web ACL (about $6 a month idle) would filter anonymous "
             "web traffic that IAM authorization already rejects before any integration runs.",
-            checkov=["CKV2_AWS_29"],
         )
         acknowledge(
             stage, ["HIPAA.Security-APIGWCacheEnabledAndEncrypted", "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",

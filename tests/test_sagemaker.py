@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from unittest.mock import ANY
 
 from aws_cdk.assertions import Capture, Match, Template
 
@@ -461,7 +462,8 @@ def test_pipeline_model_and_endpoint_config(synth):
 
 
 def test_state_machine_logs_and_traces(synth):
-    (log_group_id, log_group), = template(synth).find_resources("AWS::Logs::LogGroup").items()
+    (log_group_id, log_group), = template(synth).find_resources("AWS::Logs::LogGroup", {"Properties": {
+        "LogGroupName": Match.string_like_regexp("^/aws/vendedlogs/states/")}}).items()
     template(synth).has_resource_properties("AWS::StepFunctions::StateMachine", {
         "TracingConfiguration": {"Enabled": True},
         "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": False, "Destinations": [
@@ -611,6 +613,10 @@ def test_each_output_refers_to_what_its_name_says(synth):
         (endpoint_id,) = t.find_resources("AWS::SageMaker::Endpoint", {"Properties": {
             "EndpointName": f"{prefix}-hosted-endpoint"}})
         expected["HostedEndpointName"] = {"Fn::GetAtt": [endpoint_id, "EndpointName"]}
+    if synth.built.settings.inference_api.enabled:  # tests/test_inference_api.py checks their values
+        expected |= {name: ANY for name in ("InferenceApiUrl", "InferenceApiMethodArn", "InferenceApiInvokePolicyArn")}
+        if synth.built.settings.inference_api.quota_requests_per_day is not None:
+            expected["InferenceApiKeyId"] = ANY
     assert {name: output["Value"] for name, output in synth.templates[STACK]["Outputs"].items()} == expected
     # The endpoint the pipeline deploys to is the one the output names.
     graph = states(synth)
