@@ -111,7 +111,8 @@ MAX_AZ_COUNT = 2
 # Interface endpoints the VPC can hold. The app creates the ones its deployed consumers need (see
 # stacks/wiring.py); `extra_interface_endpoints` adds more for your own workloads.
 INTERFACE_ENDPOINT_NAMES = ("sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "kms", "ecr.api",
-                            "ecr.dkr", "states", "glue", "athena", "kinesis-streams")
+                            "ecr.dkr", "states", "glue", "athena", "kinesis-streams",
+                            "execute-api")
 
 # ------------------------------------------------------------------ SageMaker
 

@@ -135,6 +135,17 @@ _LAKE_FORMATION: dict[str, Any] = {
     "analyst_principals": [],
 }
 
+_INFERENCE_API: dict[str, Any] = {
+    "enabled": True,  # fronts <prefix>-pipeline-endpoint; its sagemaker.runtime endpoint costs ~$7.30 per AZ
+    "private": False,  # a regional API: callable with SigV4 from anywhere the caller's IAM policy allows
+    "throttle_rate_per_second": 10,
+    "throttle_burst": 20,
+    "quota_requests_per_day": 10_000,
+    "max_rows_per_request": 100,
+    "reserved_concurrency": None,  # as streaming.transform_reserved_concurrency: a new account has none to spare
+    "manage_account_cloudwatch_role": True,  # account-wide; access logs need the role (docs/settings.md)
+}
+
 PROFILES: dict[str, dict[str, Any]] = {
     "sandbox": {
         "profile": "sandbox",
@@ -153,6 +164,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "sagemaker": _SAGEMAKER,
         "audit": _AUDIT,
         "lake_formation": _LAKE_FORMATION,
+        "inference_api": _INFERENCE_API,
     },
     "prod": {
         "profile": "prod",
@@ -226,6 +238,12 @@ PROFILES: dict[str, dict[str, Any]] = {
             },
         ),
         "lake_formation": _LAKE_FORMATION,
+        "inference_api": deep_merge(
+            _INFERENCE_API,
+            # Private: reachable only from the VPC (or networks joined to it) through execute-api.
+            {"private": True, "throttle_rate_per_second": 100, "throttle_burst": 200,
+             "quota_requests_per_day": None, "reserved_concurrency": 20},
+        ),
     },
 }
 

@@ -533,6 +533,34 @@ class LakeFormationSettings:
         return self
 
 
+# API Gateway's default account-level limits per region (rate per second, burst); a stage or usage
+# plan cannot usefully ask for more.
+API_GATEWAY_ACCOUNT_RATE, API_GATEWAY_ACCOUNT_BURST = 10_000, 5_000
+
+
+@settings_class
+class InferenceApiSettings:
+    """The REST API in front of the pipeline endpoint (IAM auth, Lambda in the isolated VPC)."""
+
+    enabled: Flag  # false: no API, no Lambda, no log groups, no interface endpoint for it
+    private: Flag  # true: a PRIVATE API reachable only through the VPC's execute-api endpoint
+    throttle_rate_per_second: Annotated[int, number(int, 1, API_GATEWAY_ACCOUNT_RATE, " requests per second")]
+    throttle_burst: Annotated[int, number(int, 1, API_GATEWAY_ACCOUNT_BURST, " requests")]
+    quota_requests_per_day: Annotated[int | None, number(int, 1, 10**9, " requests", null="for no daily quota")]
+    max_rows_per_request: Annotated[int, number(int, 1, 1000, " rows")]
+    reserved_concurrency: Annotated[int | None, number(
+        int, 1, 1000, null="for no reservation (a new account's quota of 10 leaves none to reserve)")]
+    # Account-wide: API Gateway's CloudWatch Logs role of the account and region (one per region).
+    manage_account_cloudwatch_role: Flag
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InferenceApiSettings:
+        if self.throttle_burst < self.throttle_rate_per_second:
+            fail(f".throttle_burst={self.throttle_burst} must be at least throttle_rate_per_second="
+                 f"{self.throttle_rate_per_second}: the bucket must hold one second of requests")
+        return self
+
+
 def _name_prefix_problem(prefix: str) -> str | None:
     if NAME_PREFIX_PATTERN.match(prefix) and len(prefix) <= MAX_NAME_PREFIX and not prefix.startswith(
             RESERVED_BUCKET_PREFIXES):
@@ -561,6 +589,7 @@ class Settings:
     sagemaker: SageMakerSettings
     audit: AuditSettings
     lake_formation: LakeFormationSettings
+    inference_api: InferenceApiSettings
 
     @model_validator(mode="after")
     def _prod_keeps_data(self) -> Settings:

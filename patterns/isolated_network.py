@@ -48,6 +48,7 @@ INTERFACE_ENDPOINT_SERVICES = {
     "glue": ec2.InterfaceVpcEndpointAwsService.GLUE,
     "athena": ec2.InterfaceVpcEndpointAwsService.ATHENA,
     "kinesis-streams": ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
+    "execute-api": ec2.InterfaceVpcEndpointAwsService.APIGATEWAY,  # private REST APIs
 }
 HTTPS = ec2.Port.tcp(443)
 # Inside patterns/, so the folder copied alone still holds the function it deploys.

@@ -203,6 +203,15 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
         "subnets": "DefinitionString#json.States.CreateModel.Parameters.VpcConfig.Subnets",
         "output_key": f"{BATCH}.TransformOutput.KmsKeyId",
         "volume_key": f"{BATCH}.TransformResources.VolumeKmsKeyId"}, where=BATCH),
+    # inference API (when inference_api.enabled): regional or private, never both
+    "regional_api": Each("SageMaker", "AWS::ApiGateway::RestApi",
+                         {"id": "@Ref", "type": "EndpointConfiguration.Types[=REGIONAL]"}),
+    "private_api": Each("SageMaker", "AWS::ApiGateway::RestApi",
+                        {"id": "@Ref", "type": "EndpointConfiguration.Types[=PRIVATE]"}),
+    "inference_function": Each("SageMaker", "AWS::Lambda::Function", {
+        "arn": "@Arn", "role": "Role", "log_group": "LoggingConfig.LogGroup",
+        "endpoint": "Environment.Variables.ENDPOINT_NAME"}),
+    "api_invoke_policy": Output("SageMaker", "InferenceApiInvokePolicyArn", optional=True),
 }
 
 
@@ -261,6 +270,9 @@ PRINCIPALS: dict[str, Role | Service | AccountPrincipal | Holding] = {
     "auditor": Holding(("{auditor_policy}",)),
     "Lake Formation registration role": Role("{lf_location.role}"),
     "batch transform role": Role("{batch.role}"),
+    "API Gateway": Service("apigateway.amazonaws.com"),
+    "inference Lambda role": Role("{inference_function.role}"),
+    "API caller": Holding(("{api_invoke_policy}",)),
 }
 
 
@@ -789,6 +801,44 @@ MODEL_MONITOR_HOPS = (
         ("s3:PutObject",), (CURATED_OBJECT,), "nothing: monitoring writes only under monitoring/",
         context=sse("{monitor.reports_key}"), endpoint="s3", expect="ImplicitlyDenied"),
 )
+def api_method(api: str, method: str = "POST/predictions") -> str:
+    return f"arn:aws:execute-api:{{region}}:{{account}}:{{{api}.id}}/v1/{method}"
+
+
+INFERENCE_API = (
+    Hop("api-01", "inference API", "inference Lambda", "API Gateway", ("lambda:InvokeFunction",),
+        ("{inference_function.arn}",), "the caller's JSON request (proxy event)",
+        context={"aws:SourceArn": api_method("regional_api"), "aws:SourceAccount": "{account}"}),
+    Hop("api-02", "private inference API", "inference Lambda", "API Gateway", ("lambda:InvokeFunction",),
+        ("{inference_function.arn}",), "the caller's JSON request (proxy event)",
+        context={"aws:SourceArn": api_method("private_api"), "aws:SourceAccount": "{account}"}),
+    Hop("api-03", "inference Lambda", "pipeline endpoint", "inference Lambda role", ("sagemaker:InvokeEndpoint",),
+        (f"{SAGEMAKER}:endpoint/{{inference_function.endpoint}}",), "CSV rows in the features' order",
+        endpoint="sagemaker.runtime"),
+    Hop("api-04", "inference Lambda", "its log group", "inference Lambda role",
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        (log_stream("{inference_function.log_group}", "2026/11/24/[$LATEST]0123456789abcdef"),),
+        "one structured line per request (no payload)"),
+    Hop("api-05", "application", "inference API", "API caller", ("execute-api:Invoke",), (api_method("regional_api"),),
+        "a SigV4-signed JSON request"),
+    Hop("api-06", "workload in the VPC", "private inference API", "API caller", ("execute-api:Invoke",),
+        (api_method("private_api"),), "a SigV4-signed JSON request through the execute-api endpoint",
+        endpoint="execute-api"),
+    # Must fail:
+    Hop("api-07", "inference Lambda", "another endpoint", "inference Lambda role", ("sagemaker:InvokeEndpoint",),
+        (f"{SAGEMAKER}:endpoint/another-endpoint",), "nothing: the function invokes its endpoint only",
+        endpoint="sagemaker.runtime", expect="ImplicitlyDenied"),
+    Hop("api-08", "API Gateway, another API", "inference Lambda", "API Gateway", ("lambda:InvokeFunction",),
+        ("{inference_function.arn}",), "nothing: only this API's POST /predictions may invoke it",
+        context={"aws:SourceArn": "arn:aws:execute-api:{region}:{account}:otherapi01/v1/POST/predictions",
+                 "aws:SourceAccount": "{account}"}, expect="ImplicitlyDenied"),
+    Hop("api-09", "application", "another method of the API", "API caller", ("execute-api:Invoke",),
+        (api_method("regional_api", "DELETE/predictions"),), "nothing: the policy names POST /predictions only",
+        expect="ImplicitlyDenied"),
+    Hop("api-10", "outside the VPC", "private inference API", "API caller", ("execute-api:Invoke",),
+        (api_method("private_api"),), "nothing: the private API refuses calls not through its VPC endpoint",
+        expect="ExplicitlyDenied", denied_by="DenyCallsNotThroughTheVpcEndpoint"),
+)
 
 ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Streaming ingestion into the data lake": STREAMING,
@@ -800,6 +850,7 @@ ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Lake Formation": LAKE_FORMATION,
     "Batch transform": BATCH_TRANSFORM_HOPS,
     "Model Monitor": MODEL_MONITOR_HOPS,
+    "Inference API": INFERENCE_API,
 }
 HOPS: tuple[Hop, ...] = tuple(hop for hops in ARCHITECTURES.values() for hop in hops)
 

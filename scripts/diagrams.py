@@ -35,6 +35,8 @@ HIDDEN_TYPES = {
     "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress",
     "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::IAM::ManagedPolicy", "AWS::Lambda::Permission",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
+    # Its logical id gets a hash of the API's definition at synth time, unknown to the construct tree.
+    "AWS::ApiGateway::Deployment",
 }
 HIDDEN_PATTERNS = {"Custom::S3AutoDeleteObjectsCustomResourceProvider",
                    "Custom::VpcRestrictDefaultSGCustomResourceProvider"}
@@ -141,6 +143,7 @@ ICONS = (
     ("batch transform", ("integration", "StepFunctions")), ("transform job", ("ml", "Sagemaker")),
     ("monitor setup", ("integration", "StepFunctions")), ("baseline job", ("ml", "Sagemaker")),
     ("monitoring job", ("ml", "Sagemaker")), ("monitoring schedule", ("ml", "Sagemaker")),
+    ("VPC", ("network", "VPC")), ("API", ("network", "APIGateway")),
 )
 
 

@@ -197,6 +197,17 @@ TRACES = (
           ("prod", "SageMaker", "AWS::CloudWatch::Alarm", "Metrics[*].MetricStat.Metric.Namespace",
            "aws/sagemaker/Endpoints/data-metrics"),
           "tests/test_model_monitor.py::test_the_drift_alarm_watches_every_feature_of_this_schedule_and_keeps_its_state_without_data"),
+    Trace(S003, "API Gateway à Lambda à SageMaker Endpoint is another", "patterns.inference_api.InferenceApi",
+          ("sandbox", "SageMaker", "AWS::ApiGateway::Method", "AuthorizationType", "AWS_IAM"),
+          "tests/test_inference_api.py::test_every_method_requires_iam_sigv4"),
+    Trace(S003, "We can call a model in real time to get the result (inference) by InvokeEndpoint from EC2, Lambda",
+          "patterns.inference_api.InferenceApi",
+          ("sandbox", "SageMaker", "AWS::Lambda::Function", "Environment.Variables.ENDPOINT_NAME",
+           "mlspec-sbx-pipeline-endpoint"),
+          "tests/test_inference_api.py::test_the_function_runs_in_the_isolated_subnets_with_https_only_to_the_endpoints"),
+    Trace(S003, "Real-time inference has a SageMaker Endpoint (internal not public)", "patterns.inference_api.InferenceApi",
+          ("prod", "SageMaker", "AWS::ApiGateway::RestApi", "EndpointConfiguration.Types[*]", "PRIVATE"),
+          "tests/test_inference_api.py::test_prod_is_a_private_api_that_denies_calls_not_through_its_vpc_endpoint"),
 )
 
 

@@ -12,6 +12,7 @@ from constructs import Construct
 from config.settings import Settings
 from patterns.batch_transform import BatchTransform
 from patterns.data_lake import DataLakeStorage
+from patterns.inference_api import InferenceApi, features_from_schema
 from patterns.isolated_network import IsolatedNetwork
 from patterns.model_monitor import ModelMonitor
 from patterns.private_notebook import PrivateNotebook
@@ -19,7 +20,7 @@ from patterns.realtime_endpoint import EndpointVariant, RealtimeEndpoint
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.training_pipeline import TrainingPipeline
 from patterns.xgboost_image import XgboostImage
-from stacks.sensor_dataset import MODEL_FEATURES
+from stacks.sensor_dataset import MISSING_FEATURE_VALUE, MODEL_FEATURES, ROOT, SCHEMA_FILE
 from stacks.shared import Shared
 from stacks.wiring import model_artifacts, s3_object_arn
 
@@ -100,6 +101,22 @@ class SageMakerStack(Stack):
                 max_runtime_minutes=monitor.max_runtime_minutes, drift_alarm_threshold=monitor.drift_alarm_threshold,
                 log_retention_days=shared.app_log_retention_days, destroy_on_removal=destroy,
             )
+        self.inference_api = None
+        api = settings.inference_api
+        if api.enabled:
+            # Fronts the pipeline's endpoint: its name is known now, the endpoint exists after a run.
+            self.inference_api = InferenceApi(
+                self, "InferenceApi", name=f"{prefix}-inference", endpoint_name=self.pipeline.endpoint_name,
+                features=features_from_schema(SCHEMA_FILE, MODEL_FEATURES), missing_value=MISSING_FEATURE_VALUE,
+                code_directory=ROOT / "lambda" / "inference_api", key=shared.ml_key, vpc=network.vpc,
+                subnets=subnets, endpoint_security_group=network.endpoint_security_group,
+                max_rows=api.max_rows_per_request, throttle_rate_per_second=api.throttle_rate_per_second,
+                throttle_burst=api.throttle_burst, quota_requests_per_day=api.quota_requests_per_day,
+                reserved_concurrency=api.reserved_concurrency,
+                private_endpoint=network.interface_endpoints["execute-api"] if api.private else None,
+                manage_account_cloudwatch_role=api.manage_account_cloudwatch_role,
+                log_retention_days=shared.app_log_retention_days, destroy_on_removal=destroy,
+            )
         outputs = {
             "ExecutionRoleArn": self.execution.role.role_arn,
             "TrainingPipelineArn": self.pipeline.state_machine.state_machine_arn,
@@ -115,6 +132,12 @@ class SageMakerStack(Stack):
             outputs["HostedEndpointName"] = self.endpoint.endpoint.attr_endpoint_name
         if self.batch_transform is not None:
             outputs["BatchTransformArn"] = self.batch_transform.state_machine.state_machine_arn
+        if self.inference_api is not None:
+            outputs["InferenceApiUrl"] = self.inference_api.url
+            outputs["InferenceApiMethodArn"] = self.inference_api.method_arn
+            outputs["InferenceApiInvokePolicyArn"] = self.inference_api.invoke_policy.managed_policy_arn
+            if self.inference_api.api_key is not None:
+                outputs["InferenceApiKeyId"] = self.inference_api.api_key.key_id
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
 

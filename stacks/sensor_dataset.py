@@ -57,3 +57,7 @@ ORDER BY year, month, day
 """,
     ),
 )
+
+# What step 5's UNLOAD writes for a missing optional feature (coalesce(..., -1)); the inference API
+# builds the endpoint's CSV rows with MODEL_FEATURES and this value.
+MISSING_FEATURE_VALUE = -1

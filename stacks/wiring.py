@@ -25,6 +25,10 @@ def interface_endpoint_consumers(settings: Settings) -> dict[str, tuple[str, ...
     if settings.sagemaker.notebook_enabled:
         for service, why in NOTEBOOK_ENDPOINTS.items():
             consumers.setdefault(service, []).append(f"notebook ({why})")
+    if settings.inference_api.enabled:
+        consumers.setdefault("sagemaker.runtime", []).append("inference API (its Lambda calls InvokeEndpoint)")
+        if settings.inference_api.private:
+            consumers.setdefault("execute-api", []).append("private inference API (callers in the VPC)")
     for service in settings.network.extra_interface_endpoints:
         consumers.setdefault(service, []).append("your workloads (network.extra_interface_endpoints)")
     return {service: tuple(who) for service, who in sorted(consumers.items())}

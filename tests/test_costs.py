@@ -11,18 +11,20 @@ def lines_by_item(synth) -> dict[str, costs.Line]:
     return {line.item: line for lines in costs.report(synth.assembly_dir).values() for line in lines}
 
 
-def test_the_whole_sandbox_idles_under_17_usd_a_month_with_the_endpoint_and_notebook_off(sandbox):
+def test_the_whole_sandbox_idles_under_25_usd_a_month_with_the_endpoint_and_notebook_off(sandbox):
     report = costs.report(sandbox.assembly_dir)
     assert sandbox.built.settings.sagemaker.model_artifact is None
     assert not sandbox.built.settings.sagemaker.notebook_enabled
-    # 1 provisioned shard 10.95 + 5 KMS keys 5.00 + 6 alarms 0.60; no interface endpoint.
-    assert costs.total(report) == pytest.approx(16.55)
+    # 1 provisioned shard 10.95 + 5 KMS keys 5.00 + 6 alarms 0.60 + the inference API's
+    # sagemaker.runtime interface endpoint in 1 AZ 7.30.
+    assert costs.total(report) == pytest.approx(23.85)
     assert costs.total(report) < costs.SANDBOX_TARGET_USD
 
 
 def test_sandbox_drivers(sandbox):
     lines = lines_by_item(sandbox)
-    assert not [item for item in lines if "interface endpoint" in item]
+    assert [item for item in lines if "interface endpoint" in item] == [
+        "interface endpoint sagemaker.runtime x 1 AZ, for inference API (its Lambda calls InvokeEndpoint)"]
     assert lines["Kinesis stream, 1 provisioned shard"].monthly_usd == pytest.approx(10.95)
     keys = [line for stack in costs.report(sandbox.assembly_dir).values() for line in stack if "KMS key" in line.item]
     assert sorted(line.stack for line in keys) == ["Audit", "Catalog", "DataLake", "MlNetwork", "Streaming"]
@@ -32,7 +34,15 @@ def test_sandbox_drivers(sandbox):
 
 def test_prod_drivers_follow_its_settings(prod):
     lines = lines_by_item(prod)
-    assert not [item for item in lines if "interface endpoint" in item]
+    endpoints = {item: line for item, line in lines.items() if "interface endpoint" in item}
+    # The inference API's two (prod's API is private): the private API's own idle charge is execute-api.
+    private = endpoints.pop("interface endpoint execute-api x 2 AZ, for private inference API (callers in the VPC)")
+    assert private.monthly_usd == pytest.approx(14.60)
+    assert private.driver == "network.az_count, inference_api.private"
+    runtime = endpoints.pop("interface endpoint sagemaker.runtime x 2 AZ, for inference API (its Lambda calls "
+                            "InvokeEndpoint)")
+    assert runtime.driver == "network.az_count, inference_api.enabled"
+    assert endpoints == {}
     assert lines["Kinesis on-demand stream"].monthly_usd == pytest.approx(29.20)
     assert lines["crawler mlspec-prod-curated, 30 scheduled runs"].monthly_usd == pytest.approx(2.20)
     assert lines["ETL job mlspec-prod-raw-to-curated, 30 scheduled runs with no new data"].monthly_usd == \
@@ -67,7 +77,7 @@ def test_every_hosting_and_notebook_type_the_settings_allow_has_a_price():
 def test_rendered_table_has_stack_totals_and_a_grand_total(sandbox):
     table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
     assert "| SageMaker | **stack total** | **0.00** | |" in table
-    assert "| all | **total** | **16.55** | |" in table
+    assert "| all | **total** | **23.85** | |" in table
 
 
 def test_the_pipeline_endpoint_is_priced_as_a_run_time_cost_not_an_idle_one(sandbox, prod):
@@ -78,7 +88,7 @@ def test_the_pipeline_endpoint_is_priced_as_a_run_time_cost_not_an_idle_one(sand
     table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
     idle, after = table.split("After the first pipeline run")
     assert "pipeline endpoint" not in idle and "| SageMaker | pipeline endpoint variant primary" in after
-    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(16.55)  # not in the idle total
+    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(23.85)  # not in the idle total
 
 
 def test_the_audit_trail_prices_data_events_and_storage_at_the_stated_volume_not_as_idle(sandbox, prod):
@@ -108,4 +118,4 @@ def test_a_batch_transform_run_is_priced_per_run_not_idle(sandbox, prod):
     table = costs.render(costs.report(sandbox.assembly_dir), "Idle cost")
     idle, per_run = table.split("Per batch transform run")
     assert "batch transform" not in idle and "| SageMaker | one batch transform run" in per_run
-    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(16.55)  # nothing idle
+    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(23.85)  # nothing idle

@@ -79,10 +79,10 @@ def interface_services(synth) -> list[str]:
 
 
 def test_interface_endpoints_exist_only_for_deployed_consumers(sandbox, prod, custom):
-    # Isolated training and hosting use the S3 gateway endpoint only; nothing else runs in the
-    # sandbox or prod VPC, so no interface endpoint is paid for idle.
-    assert interface_services(sandbox) == []
-    assert interface_services(prod) == []
+    # Isolated training and hosting use the S3 gateway endpoint only; in the sandbox and prod VPCs
+    # only the inference API's Lambda calls an AWS API (and prod's private API needs execute-api).
+    assert interface_services(sandbox) == ["sagemaker.runtime"]
+    assert interface_services(prod) == ["execute-api", "sagemaker.runtime"]
     # The custom profile has the notebook (which calls the APIs itself) and two extras.
     assert sorted(NOTEBOOK_ENDPOINTS) == ["sagemaker.api", "sagemaker.runtime", "states", "sts"]
     assert interface_services(custom) == sorted(["sagemaker.api", "sagemaker.runtime", "states", "sts", "kms",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from unittest.mock import ANY
 
 from aws_cdk.assertions import Capture, Match, Template
 
@@ -640,6 +641,10 @@ def test_each_output_refers_to_what_its_name_says(synth):
         # CDK's weak cross-stack reference: the Catalog stack's Lake Formation grant reads the role from it.
         (published,) = [name for name in outputs if name.startswith("PublishOutput")]
         expected[published] = expected["ExecutionRoleArn"]
+    if synth.built.settings.inference_api.enabled:  # tests/test_inference_api.py checks their values
+        expected |= {name: ANY for name in ("InferenceApiUrl", "InferenceApiMethodArn", "InferenceApiInvokePolicyArn")}
+        if synth.built.settings.inference_api.quota_requests_per_day is not None:
+            expected["InferenceApiKeyId"] = ANY
     assert outputs == expected
     # The endpoint the pipeline deploys to is the one the output names.
     graph = states(synth)

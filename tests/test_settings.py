@@ -362,6 +362,20 @@ MATRIX = [
     _sm("model_monitor.drift_alarm_threshold", "0.2", "must be a number"),
     _sm("model_monitor.enabled", True, "needs data_capture_sampling_percent above 0: Model Monitor analyzes",
         also={"sagemaker": {"data_capture_sampling_percent": 0}}),
+    # --- inference API
+    Bad("inference_api.enabled", "yes", "must be true or false"),
+    Bad("inference_api.private", 1, "must be true or false, not a number"),
+    Bad("inference_api.throttle_rate_per_second", 0, "allowed 1..10000 requests per second"),
+    Bad("inference_api.throttle_rate_per_second", 20000, "allowed 1..10000 requests per second"),
+    Bad("inference_api.throttle_rate_per_second", "10", "must be a whole number"),
+    Bad("inference_api.throttle_burst", 5001, "allowed 1..5000 requests"),
+    Bad("inference_api.throttle_burst", 5, "must be at least throttle_rate_per_second=10"),
+    Bad("inference_api.quota_requests_per_day", 0, "allowed 1..1000000000 requests (or null for no daily quota)"),
+    Bad("inference_api.max_rows_per_request", 1001, "allowed 1..1000 rows"),
+    Bad("inference_api.max_rows_per_request", None, "must be a whole number, not null"),
+    Bad("inference_api.reserved_concurrency", 0, "(or null for no reservation"),
+    Bad("inference_api.manage_account_cloudwatch_role", "true", "must be true or false"),
+    Bad("inference_api.privat", True, "did you mean private?"),
 ]
 
 

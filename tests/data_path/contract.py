@@ -49,7 +49,8 @@ class Many(list):
 
 # ---- facts ------------------------------------------------------------------------------------
 def _path(templates: Templates, stack: str, logical: str, path: str) -> Any:
-    """A property of a resolved resource: `a.b[0].c[Key=value]` (`[key.with.dots]`), `X#json` parses JSON,
+    """A property of a resolved resource: `a.b[0].c[Key=value]` (`[key.with.dots]`, `[=value]` a list
+    holding value), `X#json` parses JSON,
     `@Ref`/`@Arn` are the resource's own Ref and Arn. KeyError when a step is missing."""
     if path.startswith("@"):
         return templates.attribute(stack, logical, path[1:])
@@ -59,7 +60,11 @@ def _path(templates: Templates, stack: str, logical: str, path: str) -> Any:
         if name.endswith("#json"):
             node = json.loads(node)
         for selector in re.findall(r"\[([^\]]*)\]", selectors):
-            if "=" in selector:
+            if selector.startswith("="):  # [=value]: a list of plain values that holds value
+                if selector[1:] not in node:
+                    raise KeyError(f"{name}: no {selector[1:]}")
+                node = selector[1:]
+            elif "=" in selector:
                 key, value = selector.split("=", 1)
                 matches = [item for item in node if item.get(key) == value]
                 if len(matches) != 1:

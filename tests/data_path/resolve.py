@@ -40,6 +40,7 @@ NAME_PROPERTY = {
     "AWS::SageMaker::Model": "ModelName", "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
     "AWS::SageMaker::Endpoint": "EndpointName", "AWS::SageMaker::NotebookInstance": "NotebookInstanceName",
     "AWS::CloudWatch::Alarm": "AlarmName", "AWS::KMS::Alias": "AliasName", "AWS::Events::Rule": "Name",
+    "AWS::ApiGateway::Stage": "StageName",
 }
 # Physical ids CloudFormation generates, by type.
 ID_PREFIX = {"AWS::EC2::VPC": "vpc", "AWS::EC2::Subnet": "subnet", "AWS::EC2::SecurityGroup": "sg",
@@ -172,6 +173,8 @@ class Templates:
             return str(uuid.UUID(_digest(stack, logical)[:32]))
         if type_ in ID_PREFIX:
             return f"{ID_PREFIX[type_]}-{_digest(stack, logical)[:17]}"
+        if type_ == "AWS::ApiGateway::RestApi":  # Ref is the API id: 10 lowercase letters and digits
+            return _digest(stack, logical)[:10]
         if type_ == "AWS::Glue::Database":
             return props["DatabaseInput"]["Name"]
         if type_ == "AWS::Glue::Table":
@@ -261,6 +264,27 @@ class Templates:
             for _, _, policy in self.all_resources("AWS::SQS::QueuePolicy"):
                 if url in policy["Properties"]["Queues"]:
                     statements += policy["Properties"]["PolicyDocument"]["Statement"]
+        elif ":lambda:" in arn:
+            # Each AWS::Lambda::Permission is one statement of the function's resource policy.
+            for _, _, permission in self.all_resources("AWS::Lambda::Permission"):
+                props = permission["Properties"]
+                if props["FunctionName"] in (arn, arn.rsplit(":", 1)[1]):
+                    statement = {"Effect": "Allow", "Principal": {"Service": props["Principal"]},
+                                 "Action": props["Action"], "Resource": arn}
+                    if "SourceArn" in props:
+                        statement["Condition"] = {"ArnLike": {"AWS:SourceArn": props["SourceArn"]}}
+                    statements.append(statement)
+        elif ":execute-api:" in arn:
+            # A REST API's policy writes its resources as execute-api:/<stage>/<method>/<path>.
+            api_id = arn.split(":", 5)[5].split("/", 1)[0]
+            for stack, logical, api in self.all_resources("AWS::ApiGateway::RestApi"):
+                if self.attribute(stack, logical, "Ref") == api_id and "Policy" in api["Properties"]:
+                    prefix = f"arn:{PARTITION}:execute-api:{REGION}:{ACCOUNT}:{api_id}/"
+                    for statement in api["Properties"]["Policy"]["Statement"]:
+                        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [
+                            statement["Resource"]]
+                        statements.append({**statement, "Resource": [
+                            r.replace("execute-api:/", prefix, 1) for r in resources]})
         return {"Version": "2012-10-17", "Statement": statements} if statements else None
 
     def vpc_endpoint(self, service: str) -> dict | None:
