@@ -106,6 +106,21 @@ _SAGEMAKER: dict[str, Any] = {
     "alarm_model_latency_ms": 500,
     "notebook_enabled": False,
     "notebook_instance_type": "ml.t3.medium",
+    # Automatic model tuning: off in the sandbox (each tuning run pays for max_jobs training jobs).
+    "tuning": {
+        "enabled": False,
+        "objective_metric": "validation:mlogloss",  # the eval_metric above; Minimize follows from it
+        "ranges": {"eta": {"min": 0.1, "max": 0.5, "scaling": "Auto"},
+                   "max_depth": {"min": 3, "max": 8, "scaling": "Auto"},
+                   "num_round": {"min": 50, "max": 200, "scaling": "Auto"}},
+        "max_jobs": 6,
+        "max_parallel_jobs": 2,
+        "early_stopping": "Auto",
+        "warm_start_parents": [],
+        "warm_start_type": "IdenticalDataAndAlgorithm",
+    },
+    # The sandbox approves its own models, so a training run ends in a deployed endpoint.
+    "registry": {"approval": "automatic"},
 }
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -176,6 +191,9 @@ PROFILES: dict[str, dict[str, Any]] = {
                                        "weight": 1.0, "model_artifact": None}],
                 "data_capture_sampling_percent": 20,
                 "autoscaling_max_instances": 6,
+                # Small tuning runs, and a person approves every model before it is deployed.
+                "tuning": {"enabled": True, "max_jobs": 4, "max_parallel_jobs": 2},
+                "registry": {"approval": "manual"},
             },
         ),
     },
