@@ -123,6 +123,13 @@ CUSTOM_OVERRIDES = {
         "data_capture_sampling_percent": 25,
         "autoscaling_max_instances": 4,
         "notebook_enabled": True,
+        "xgboost_hyperparameters": {"eval_metric": "mlogloss,merror"},
+        "tuning": {"enabled": True, "objective_metric": "validation:merror",
+                   "ranges": {"alpha": {"min": 0.001, "max": 10, "scaling": "Logarithmic"},
+                              "subsample": {"min": 0.5, "max": 1, "scaling": "Linear"}},
+                   "max_jobs": 10, "max_parallel_jobs": 3, "early_stopping": "Off",
+                   "warm_start_parents": ["acme-ml-xgboost-1a2b3c4d"], "warm_start_type": "TransferLearning"},
+        "registry": {"approval": "manual"},
     },
 }
 
