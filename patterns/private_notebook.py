@@ -46,7 +46,8 @@ class PrivateNotebook(Construct):
             self, "Notebook", service="sagemaker.amazonaws.com",
             description=f"{name}: explore the curated zone, run the training pipeline, invoke its endpoints",
             statements=[
-                iam.PolicyStatement(sid="InvokeTheEndpoints", actions=["sagemaker:InvokeEndpoint"], resources=endpoints),
+                *([iam.PolicyStatement(sid="InvokeTheEndpoints", actions=["sagemaker:InvokeEndpoint"],
+                                       resources=endpoints)] if endpoints else []),
                 iam.PolicyStatement(sid="FollowThePipelineRuns", actions=[
                     "sagemaker:DescribeTrainingJob", "sagemaker:DescribeModel", "sagemaker:DescribeEndpointConfig",
                     "sagemaker:DescribeEndpoint"], resources=[*runs, *endpoints]),
