@@ -329,9 +329,10 @@ class TrainingPipeline(Construct):
             iam.PolicyStatement(sid="RunTrainingJobs", actions=[
                 "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
                 "sagemaker:AddTags", "sagemaker:ListTags"], resources=training_jobs),
-            # Register in this group only; approving is granted only when approval is automatic.
+            # Register in this group only (CreateModelPackage authorizes on the new package's ARN,
+            # model-package/<group>/<version>); approving is granted only when approval is automatic.
             iam.PolicyStatement(sid="RegisterTheModel", actions=["sagemaker:CreateModelPackage"],
-                                resources=[self.registry.group_arn, self.registry.packages_arn]),
+                                resources=[self.registry.packages_arn]),
             *([iam.PolicyStatement(sid="ApproveTheModel", actions=["sagemaker:UpdateModelPackage"],
                                    resources=[self.registry.packages_arn])] if self.approval == "automatic" else []),
             iam.PolicyStatement(sid="PassTheExecutionRole", actions=["iam:PassRole"],

@@ -40,6 +40,7 @@ NAME_PROPERTY = {
     "AWS::SageMaker::Model": "ModelName", "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
     "AWS::SageMaker::Endpoint": "EndpointName", "AWS::SageMaker::NotebookInstance": "NotebookInstanceName",
     "AWS::CloudWatch::Alarm": "AlarmName", "AWS::KMS::Alias": "AliasName",
+    "AWS::Events::Rule": "Name",
 }
 # Physical ids CloudFormation generates, by type.
 ID_PREFIX = {"AWS::EC2::VPC": "vpc", "AWS::EC2::Subnet": "subnet", "AWS::EC2::SecurityGroup": "sg",
@@ -198,6 +199,7 @@ class Templates:
             "AWS::SNS::Topic": f"arn:{PARTITION}:sns:{here}:{name}",
             "AWS::SQS::Queue": f"arn:{PARTITION}:sqs:{here}:{name}",
             "AWS::StepFunctions::StateMachine": f"arn:{PARTITION}:states:{here}:stateMachine:{name}",
+            "AWS::Events::Rule": f"arn:{PARTITION}:events:{here}:rule/{name}",
             "AWS::CloudWatch::Alarm": f"arn:{PARTITION}:cloudwatch:{here}:alarm:{name}",
             "AWS::SageMaker::Model": f"arn:{PARTITION}:sagemaker:{here}:model/{name}",
             "AWS::SageMaker::EndpointConfig": f"arn:{PARTITION}:sagemaker:{here}:endpoint-config/{name}",
