@@ -34,6 +34,12 @@ PRICES = {
                                "ml.m5.xlarge": 0.23, "ml.c5.large": 0.102, "ml.c5.xlarge": 0.204,
                                "ml.r5.large": 0.151},
     "sagemaker_notebook_hour": {"ml.t3.medium": 0.05, "ml.t3.large": 0.10, "ml.m5.xlarge": 0.23},
+    # Training (on demand; managed spot bills up to ~70% less): each training job of a run, and each
+    # job of a tuning run, bills its instances for as long as it runs.
+    "sagemaker_training_hour": {"ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461,
+                                "ml.m5.4xlarge": 0.922, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408,
+                                "ml.c5.4xlarge": 0.816, "ml.r5.large": 0.151, "ml.r5.xlarge": 0.302,
+                                "ml.r5.2xlarge": 0.605},
 }
 GLUE_WORKER_DPU = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
 
@@ -139,6 +145,8 @@ def lines_for(stack: str, template: dict) -> list[Line]:
             lines.append(Line(stack, f"pipeline endpoint variant {variant['VariantName']}: {count} x "
                                      f"{variant['InstanceType']}", count * price * HOURS_PER_MONTH,
                               "sagemaker.endpoint_variants", when="after a pipeline run"))
+    for _, props in _resources(template, "AWS::StepFunctions::StateMachine"):
+        lines += _pipeline_run(stack, props)
     for _, props in _resources(template, "AWS::SageMaker::NotebookInstance"):
         price = PRICES["sagemaker_notebook_hour"][props["InstanceType"]]
         lines.append(Line(stack, f"notebook {props['InstanceType']} (until stopped)", price * HOURS_PER_MONTH,
@@ -156,6 +164,37 @@ def _pipeline_endpoint_variants(props: dict) -> list[dict]:
     return step.get("Parameters", {}).get("ProductionVariants", [])
 
 
+def _definition(props: dict) -> dict:
+    definition = props.get("DefinitionString")
+    parts = definition["Fn::Join"][1] if isinstance(definition, dict) else [definition or "{}"]
+    return json.loads("".join(p if isinstance(p, str) else "token" for p in parts))
+
+
+def _pipeline_run(stack: str, props: dict) -> list[Line]:
+    """What one training pipeline run costs at most: its training job, or every job of its tuning
+    job, for the whole MaxRuntimeInSeconds (a run that ends early costs less). The model package,
+    the group, the approval event and the deploy's Step Functions transitions cost nothing that
+    matters (registry: no charge; EventBridge: AWS service events are free; Step Functions: ~20
+    transitions)."""
+    steps = _definition(props).get("States", {})
+    if "Train" in steps:
+        job, jobs, what = steps["Train"]["Parameters"], 1, "training job"
+    elif "Tune" in steps:
+        tuning = steps["Tune"]["Parameters"]
+        job = tuning["TrainingJobDefinition"]
+        jobs = tuning["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+        what = f"tuning job, {jobs} training jobs"
+    else:
+        return []
+    resources = job["ResourceConfig"]
+    hours = job["StoppingCondition"]["MaxRuntimeInSeconds"] / 3600
+    price = PRICES["sagemaker_training_hour"][resources["InstanceType"]]
+    spot = " on spot (up to ~70% less)" if job.get("EnableManagedSpotTraining") else ""
+    return [Line(stack, f"one pipeline run at most: {what} x {resources['InstanceCount']} x {resources['InstanceType']} "
+                        f"x {hours:g} h{spot}", jobs * resources["InstanceCount"] * hours * price,
+                 "sagemaker.tuning, sagemaker.training_*", when="per pipeline run")]
+
+
 SANDBOX_TARGET_USD = 17.0
 
 
@@ -171,11 +210,11 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     out = [f"{title} (us-east-1 list prices of {PRICES['as_of']}, {HOURS_PER_MONTH} h/month):", "",
            "| stack | idle cost driver | USD/month | changed by |", "|---|---|---:|---|"]
     by_stack: dict[str, float] = {}
-    later = []
+    later, runs = [], []
     for stack, lines in stacks.items():
         for line in lines:
             row = f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} | {line.driver} |"
-            (out if line.when == "idle" else later).append(row)
+            {"idle": out, "per pipeline run": runs}.get(line.when, later).append(row)
         by_stack[stack] = sum(line.monthly_usd for line in lines if line.when == "idle")
     for stack, subtotal in by_stack.items():
         out.append(f"| {stack} | **stack total** | **{subtotal:.2f}** | |")
@@ -183,6 +222,9 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     if later:
         out += ["", "After the first pipeline run (the pipeline's endpoint, outside CloudFormation, until deleted):",
                 "", "| stack | run-time cost driver | USD/month | changed by |", "|---|---|---:|---|", *later]
+    if runs:
+        out += ["", "Per training pipeline run (run-time, not idle; tuning multiplies it by its max jobs):",
+                "", "| stack | run-time cost driver | USD per run | changed by |", "|---|---|---:|---|", *runs]
     return "\n".join(out) + "\n"
 
 

@@ -34,6 +34,8 @@ from patterns.isolated_network import IsolatedNetwork
 from patterns.keys import customer_managed_key
 from patterns.kinesis_stream import EncryptedStream
 from patterns.log_groups import RETENTION, encrypted_log_group
+from patterns.model_deploy import ModelDeploy
+from patterns.model_registry import ModelPackageGroup
 from patterns.parquet_delivery import ParquetDelivery
 from patterns.private_notebook import PrivateNotebook
 from patterns.realtime_endpoint import RealtimeEndpoint
@@ -41,8 +43,6 @@ from patterns.record_transform import RecordTransform
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.saved_queries import SavedQuery
 from patterns.streaming_alarms import StreamingAlarms
-from patterns.model_deploy import ModelDeploy
-from patterns.model_registry import ModelPackageGroup
 from patterns.training_pipeline import TrainingPipeline, Tuning
 from patterns.xgboost_image import XgboostImage
 from patterns.zone_crawler import ZoneCrawler
