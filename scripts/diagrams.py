@@ -135,6 +135,9 @@ ICONS = (
     ("pipeline", ("integration", "StepFunctions")), ("execution role", ("security", "IAMRole")),
     ("training job", ("ml", "SagemakerTrainingJob")), ("model", ("ml", "SagemakerModel")),
     ("VPC", ("network", "VPC")),
+    # model registry and approved deploys
+    ("rule", ("integration", "EventbridgeRule")), ("deploy", ("integration", "StepFunctions")),
+    ("package", ("ml", "SagemakerModel")),
 )
 
 
