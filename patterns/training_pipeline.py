@@ -198,7 +198,8 @@ class TrainingPipeline(Construct):
         # One generated name for the run's training job and package: execution names may hold "_"
         # and run to 80 characters, SageMaker names may not.
         name_run = sfn.Pass(self, "NameTheRun", result_path="$.run", parameters={
-            "name.$": f"States.Format('{self.run_name_stem}-{{}}', States.UUID())"})
+            "name.$": f"States.Format('{self.run_name_stem}-{{}}', States.UUID())",
+            "token.$": "States.UUID()"})  # CreateModelPackage's ClientToken: at most 36 characters
         if tuning is None:
             self.tuning_parameters: dict[str, Any] | None = None
             train: sfn.IChainable = self._task("Train", "sagemaker:createTrainingJob.sync", self.training_parameters,
@@ -221,7 +222,7 @@ class TrainingPipeline(Construct):
         register = self._task("RegisterTheModel", "aws-sdk:sagemaker:createModelPackage", {
             "ModelPackageGroupName": registry.group_name,
             "ModelPackageDescription.$": "States.Format('Trained by run {}', $.run.name)",
-            "ClientToken.$": "$.run.name",  # a retried call registers the run once
+            "ClientToken.$": "$.run.token",  # a retried call registers the run once
             "ModelApprovalStatus": PENDING,
             "InferenceSpecification": {
                 "Containers": [{"Image": image.uri, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"}],

@@ -365,7 +365,9 @@ def test_a_run_trains_or_tunes_registers_pending_and_approves_only_when_automati
     assert container["ModelDataUrl"] == FakeTraining.ARTIFACT  # the (best) training job's artifact
     (mapping_id,) = synth.templates[STACK]["Mappings"]
     assert container["Image"] == f"<Map:{mapping_id}>"
-    assert register["ClientToken"] == document["run"]["name"]
+    # One idempotency token per run (retries register once), within CreateModelPackage's 36 characters.
+    assert register["ClientToken"] == document["run"]["token"] and len(register["ClientToken"]) <= 36
+    assert register["ModelPackageDescription"] == f"Trained by run {document['run']['name']}"
     if approving:
         assert calls["ApproveTheModel"]["ModelPackageArn"] == FakeTraining.PACKAGE
         assert calls["ApproveTheModel"]["ModelApprovalStatus"] == "Approved"
@@ -455,7 +457,7 @@ def test_one_generated_valid_name_per_run_whatever_the_execution_name(synth):
     fake = FakeTraining()
     asl.run(definition(synth), fake, {})
     calls = dict(fake.calls)
-    run_name = calls["RegisterTheModel"]["ClientToken"]
+    run_name = calls["RegisterTheModel"]["ModelPackageDescription"].removeprefix("Trained by run ")
     assert SAGEMAKER_NAME.match(run_name) and len(run_name) <= 63, run_name
     stem = {"mlspec-sbx": "mlspec-sbx-xgboost-", "mlspec-prod": "mlspec-prod-xgboost-",
             "acme-ml": "acme-ml-xgboost-"}[synth.built.settings.name_prefix]
@@ -465,7 +467,7 @@ def test_one_generated_valid_name_per_run_whatever_the_execution_name(synth):
     assert "$$.Execution.Name" not in json.dumps(definition(synth))
     second = FakeTraining()
     asl.run(definition(synth), second, {})
-    assert dict(second.calls)["RegisterTheModel"]["ClientToken"] != run_name
+    assert dict(second.calls)["RegisterTheModel"]["ModelPackageDescription"] != f"Trained by run {run_name}"
 
 
 def network_markers(synth) -> dict[str, Any]:

@@ -651,3 +651,17 @@ def test_a_moved_setting_says_where_it_went_not_a_look_alike():
     (problem,) = error.value.problems
     assert problem.startswith("streaming.log_retention_days=30 is not a setting (it moved to log_retention_days")
     assert "did you mean" not in problem
+
+
+def test_tuning_without_ranges_is_rejected_and_the_direction_follows_the_metric():
+    """Overrides merge into the profile's ranges, so an empty set only comes from a raw mapping."""
+    raw = copy.deepcopy(PROFILES["sandbox"])
+    raw["sagemaker"]["tuning"].update({"enabled": True, "ranges": {}})
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw)
+    assert "sagemaker.tuning.ranges={}: tuning needs at least one hyperparameter range" in str(caught.value)
+    raw["sagemaker"]["tuning"]["ranges"] = {"eta": {"min": 0.1, "max": 0.5}}
+    raw["sagemaker"]["xgboost_hyperparameters"]["eval_metric"] = "auc,rmse"
+    for metric, direction in (("validation:auc", "Maximize"), ("validation:rmse", "Minimize")):
+        raw["sagemaker"]["tuning"]["objective_metric"] = metric
+        assert parse_settings(raw).sagemaker.tuning.objective_type == direction
