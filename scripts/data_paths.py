@@ -143,6 +143,7 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     "deploy": Output("SageMaker", "DeployStateMachineArn"),
     "deploy_role": Each("SageMaker", PIPELINE, {"arn": "RoleArn", "step": f"{DEFINITION}.States.NameTheDeploy.Type"}),
     "automatic_approval": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.ApproveTheModel.Parameters.ModelApprovalStatus"),
+    "tuning_run": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.NameTheTuningJob.Parameters[name.$]"),
     "deploy_run": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.NameTheDeploy.Parameters[name.$]"),
     "rule_role": One("SageMaker", "AWS::Events::Rule", "Targets[0].RoleArn"),
     "rule": One("SageMaker", "AWS::Events::Rule", "@Arn"),
@@ -286,6 +287,7 @@ FIREHOSE_OBJECT = "{destination}/{destination_prefix|firehose}part-0001.parquet"
 CURATED_OBJECT = "{etl_output|s3arn}" + DAY + "/part-00000.snappy.parquet"
 RUN = "{run|asl}"
 DEPLOY_RUN = "{deploy_run|asl}"
+TUNING_RUN = "{tuning_run|asl}"
 PACKAGE = "model-package/{model_group}/1"
 TRAINED_MODEL = "{train_output|s3arn}" + RUN + "/output/model.tar.gz"
 GLUE_JOB_LOGS = "/aws-glue/jobs/{security_configuration}-role/{etl_role|name}/output"
@@ -541,6 +543,21 @@ LIFECYCLE = (
         (f"{SAGEMAKER}:{PACKAGE}",), "its approval status and group, checked before deploying"),
     Hop("lifecycle-06", "deploy", "execution role", "deploy role", ("iam:PassRole",), ("{execution_role}",),
         "the role the model runs with (CreateModel)", context={"iam:PassedToService": "sagemaker.amazonaws.com"}),
+    Hop("lifecycle-12", "pipeline", "tuning job", "pipeline role", ("sagemaker:CreateHyperParameterTuningJob",),
+        (f"{SAGEMAKER}:hyper-parameter-tuning-job/{TUNING_RUN}",),
+        "the tuning request: the training job definition, in the VPC (sagemaker.tuning.enabled)",
+        context={"sagemaker:VpcSubnets": "{train_subnets}", "sagemaker:NetworkIsolation": "true",
+                 "sagemaker:InterContainerTrafficEncryption": "true"}),
+    Hop("lifecycle-13", "pipeline", "tuning job (wait, best job)", "pipeline role",
+        ("sagemaker:DescribeHyperParameterTuningJob", "sagemaker:StopHyperParameterTuningJob",
+         "sagemaker:ListTrainingJobsForHyperParameterTuningJob", "sagemaker:ListTags"),
+        (f"{SAGEMAKER}:hyper-parameter-tuning-job/{TUNING_RUN}",), "status and the best training job"),
+    Hop("lifecycle-14", "pipeline", "best training job", "pipeline role", ("sagemaker:DescribeTrainingJob",),
+        (f"{SAGEMAKER}:training-job/{TUNING_RUN}-003-1a2b3c4d",), "the best job's model artifact"),
+    Hop("lifecycle-15", "pipeline", "EventBridge rule (tuning .sync)", "pipeline role",
+        ("events:PutRule", "events:PutTargets", "events:DescribeRule"),
+        ("arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMakerTuningJobsRule",),
+        f"state changes of tuning jobs such as {TUNING_RUN}"),
     # Must fail:
     Hop("lifecycle-07", "deploy", "approve a package", "deploy role", ("sagemaker:UpdateModelPackage",),
         (f"{SAGEMAKER}:{PACKAGE}",), "nothing: deploying cannot approve", expect="ImplicitlyDenied"),

@@ -137,7 +137,7 @@ ICONS = (
     ("VPC", ("network", "VPC")),
     # model registry and approved deploys
     ("rule", ("integration", "EventbridgeRule")), ("deploy", ("integration", "StepFunctions")),
-    ("package", ("ml", "SagemakerModel")),
+    ("package", ("ml", "SagemakerModel")), ("tuning job", ("ml", "SagemakerTrainingJob")),
 )
 
 

@@ -124,6 +124,9 @@ def _filter(value: str, name: str | None) -> str:
         return value.rsplit("/", 1)[-1]
     if name == "asl":
         value = re.sub(r"States\.Format\('([^'{}]*)\{\}([^'{}]*)', *States\.UUID\(\)\)", rf"\g<1>{dp.UUID}\g<2>", value)
+        # A tuning job's name: the first group of a UUID (tuning job names have at most 32 characters).
+        value = re.sub(r"States\.Format\('([^'{}]*)\{\}([^'{}]*)', *States\.ArrayGetItem\(States\.StringSplit\("
+                       r"States\.UUID\(\), *'-'\), *0\)\)", rf"\g<1>{dp.UUID.split('-')[0]}\g<2>", value)
         if "States." in value or "$" in value:
             raise Unresolvable(f"unsupported Step Functions expression {value!r}")
         return value
