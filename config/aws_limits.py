@@ -211,3 +211,31 @@ XGBOOST_HYPERPARAMETERS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "tweedie_variance_power": _hp_float("(1, 2)"), "updater": _ANY_TEXT,
     "use_dask_gpu_training": _hp_enum("true", "false"), "verbosity": _hp_enum("0", "1", "2", "3"),
 }
+
+# --------------------------------------------------------------------------- automatic model tuning (XGBoost)
+# The metrics SageMaker's XGBoost emits for tuning, with the direction that improves each (SageMaker
+# developer guide, "Tune an XGBoost Model": metrics computed by the algorithm). The direction is
+# fixed by the metric, so a setting cannot ask to maximize an error.
+XGBOOST_TUNING_METRICS: dict[str, str] = {
+    "validation:accuracy": "Maximize", "validation:auc": "Maximize", "validation:error": "Minimize",
+    "validation:f1": "Maximize", "validation:logloss": "Minimize", "validation:mae": "Minimize",
+    "validation:map": "Maximize", "validation:merror": "Minimize", "validation:mlogloss": "Minimize",
+    "validation:mse": "Minimize", "validation:ndcg": "Maximize", "validation:rmse": "Minimize",
+}
+# XGBoost's tunable hyperparameters (same page, "Tunable XGBoost hyperparameters"): their range type
+# and the recommended range. The allowed bounds are the hyperparameter's own (XGBOOST_HYPERPARAMETERS).
+XGBOOST_TUNABLE: dict[str, tuple[str, float, float]] = {
+    "alpha": ("Continuous", 0, 1000), "colsample_bylevel": ("Continuous", 0.1, 1),
+    "colsample_bynode": ("Continuous", 0.1, 1), "colsample_bytree": ("Continuous", 0.5, 1),
+    "eta": ("Continuous", 0.1, 0.5), "gamma": ("Continuous", 0, 5), "lambda": ("Continuous", 0, 1000),
+    "max_delta_step": ("Integer", 0, 10), "max_depth": ("Integer", 0, 10),
+    "min_child_weight": ("Continuous", 0, 120), "num_round": ("Integer", 1, 4000),
+    "subsample": ("Continuous", 0.5, 1),
+}
+TUNING_SCALING_TYPES = ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic")
+TUNING_MAX_JOBS = 500  # MaxNumberOfTrainingJobs (default quota per tuning job)
+TUNING_MAX_PARALLEL_JOBS = 100  # MaxParallelTrainingJobs
+TUNING_MAX_WARM_START_PARENTS = 5  # HyperParameterTuningJobWarmStartConfig.ParentHyperParameterTuningJobs
+TUNING_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")  # HyperParameterTuningJobName: 1..32
+WARM_START_TYPES = ("IdenticalDataAndAlgorithm", "TransferLearning")
+MODEL_APPROVAL_MODES = ("automatic", "manual")

@@ -112,6 +112,21 @@ _SAGEMAKER: dict[str, Any] = {
     # Off in the sandbox: once the pipeline endpoint exists, hourly jobs bill traffic or not (docs/costs.md).
     "model_monitor": {"enabled": False, "schedule": "cron(0 * ? * * *)", "instance_type": "ml.m5.large",
                       "volume_gb": 20, "max_runtime_minutes": 30, "drift_alarm_threshold": 0.2},
+    # Automatic model tuning: off in the sandbox (each tuning run pays for max_jobs training jobs).
+    "tuning": {
+        "enabled": False,
+        "objective_metric": "validation:mlogloss",  # the eval_metric above; Minimize follows from it
+        "ranges": {"eta": {"min": 0.1, "max": 0.5, "scaling": "Auto"},
+                   "max_depth": {"min": 3, "max": 8, "scaling": "Auto"},
+                   "num_round": {"min": 50, "max": 200, "scaling": "Auto"}},
+        "max_jobs": 6,
+        "max_parallel_jobs": 2,
+        "early_stopping": "Auto",
+        "warm_start_parents": [],
+        "warm_start_type": "IdenticalDataAndAlgorithm",
+    },
+    # The sandbox approves its own models, so a training run ends in a deployed endpoint.
+    "registry": {"approval": "automatic"},
 }
 
 _AUDIT: dict[str, Any] = {
@@ -221,6 +236,9 @@ PROFILES: dict[str, dict[str, Any]] = {
                                     "max_payload_mb": 6, "max_concurrent_transforms": 2, "input_prefix": None,
                                     "timeout_minutes": 240},
                 "model_monitor": {"enabled": True},
+                # Small tuning runs, and a person approves every model before it is deployed.
+                "tuning": {"enabled": True, "max_jobs": 4, "max_parallel_jobs": 2},
+                "registry": {"approval": "manual"},
             },
         ),
         "audit": deep_merge(

@@ -29,6 +29,7 @@ from config.aws_limits import (
     MAX_AZ_COUNT,
     MIN_DAYS_IN_INFREQUENT_ACCESS,
     MIN_INFREQUENT_ACCESS_DAY,
+    MODEL_APPROVAL_MODES,
     NOTEBOOK_INSTANCE_TYPES,
     PROCESSING_INSTANCE_TYPES,
     RESERVED_BUCKET_PREFIXES,
@@ -38,8 +39,16 @@ from config.aws_limits import (
     TRAINING_INSTANCE_TYPES,
     TRANSFORM_INSTANCE_TYPES,
     TRANSFORM_MAX_PAYLOAD_MB,
+    TUNING_JOB_NAME,
+    TUNING_MAX_JOBS,
+    TUNING_MAX_PARALLEL_JOBS,
+    TUNING_MAX_WARM_START_PARENTS,
+    TUNING_SCALING_TYPES,
     VARIANT_NAME,
+    WARM_START_TYPES,
     XGBOOST_HYPERPARAMETERS,
+    XGBOOST_TUNABLE,
+    XGBOOST_TUNING_METRICS,
     bucket_name_problem,
     cron_field_ok,
     monitor_schedule_hours,
@@ -367,9 +376,9 @@ class BatchTransformSettings:
     instance_count: Annotated[int, number(int, 1, 20, " instances")]
     max_payload_mb: Annotated[int, number(int, 1, TRANSFORM_MAX_PAYLOAD_MB, " MB")]
     max_concurrent_transforms: Annotated[int, number(int, 1, TRANSFORM_MAX_PAYLOAD_MB)]
-    # null: sagemaker.training_data_prefix (its CSV lines are label-first, as the filters expect)
+    # null: <training_data_prefix>validation/ (label-first CSV lines, as the filters expect; baseline/ has no label)
     input_prefix: Annotated[str | None, text(_prefix_problem, allowed="a key prefix such as \"training/\"",
-                                             null="for sagemaker.training_data_prefix")]
+                                             null="for the validation/ split of sagemaker.training_data_prefix")]
     timeout_minutes: Annotated[int, number(int, 10, 2880, " minutes")]
 
     @model_validator(mode="after")
@@ -380,6 +389,122 @@ class BatchTransformSettings:
                  f" = {total} MB: SageMaker allows at most {TRANSFORM_MAX_PAYLOAD_MB} MB in flight per instance; "
                  "lower either")
         return self
+# --------------------------------------------------------------------------- model tuning and registry
+
+_RANGE_KEYS = ("min", "max", "scaling")
+
+
+def _range_problems(name: str, body: Any) -> list[str]:
+    """What is wrong with one hyperparameter range: {"min": x, "max": y, "scaling": "Auto"}."""
+    if name not in XGBOOST_TUNABLE:
+        return [f".{name}={show(body)} is not a tunable hyperparameter of SageMaker's XGBoost{suggest(name, XGBOOST_TUNABLE)}: "
+                f"use {', '.join(XGBOOST_TUNABLE)}"]
+    kind_, low, high = XGBOOST_TUNABLE[name]
+    shape = f'{{"min": {low:g}, "max": {high:g}, "scaling": "Auto"}}'
+    if not isinstance(body, Mapping) or not {"min", "max"} <= set(body) or set(body) - set(_RANGE_KEYS):
+        return [f".{name}={show(body)} is not a range: use an object like {shape} (scaling optional)"]
+    problems = []
+    number_type = int if kind_ == "Integer" else (int, float)
+    bounds = [body["min"], body["max"]]
+    allowed, ok = XGBOOST_HYPERPARAMETERS[name]
+    for end, value in zip(("min", "max"), bounds, strict=True):
+        if isinstance(value, bool) or not isinstance(value, number_type):
+            problems.append(f".{name}.{end}={show(value)} must be a {'whole ' if kind_ == 'Integer' else ''}number: "
+                            f"{name} is an {kind_} range")
+        elif not ok(str(value)):
+            problems.append(f".{name}.{end}={show(value)} is outside what {name} allows: use {allowed} "
+                            f"(recommended {low:g}..{high:g})")
+    scaling = body.get("scaling", "Auto")
+    if scaling not in TUNING_SCALING_TYPES:
+        problems.append(f".{name}.scaling={show(scaling)} is not a scaling type: use one of {', '.join(TUNING_SCALING_TYPES)}")
+    if problems:
+        return problems
+    if bounds[0] >= bounds[1]:
+        problems.append(f".{name}.min={show(bounds[0])} must be less than max={show(bounds[1])}")
+    if scaling == "Logarithmic" and bounds[0] <= 0:
+        problems.append(f".{name}.scaling=\"Logarithmic\" needs min > 0 (got {show(bounds[0])})")
+    if scaling == "ReverseLogarithmic" and (kind_ == "Integer" or not (0 <= bounds[0] and bounds[1] < 1)):
+        problems.append(f".{name}.scaling=\"ReverseLogarithmic\" works only for continuous ranges within 0 <= x < 1")
+    return problems
+
+
+def _tuning_ranges(value: dict[str, Any]) -> dict[str, Any]:
+    problems = [p for name, body in value.items() for p in _range_problems(name, body)]
+    if problems:
+        fail(*problems)
+    return value
+
+
+def _parent_name(value: str) -> str | None:
+    if TUNING_JOB_NAME.match(value):
+        return None
+    return f"={show(value)} is not a tuning job name: use 1..32 letters, digits and hyphens"
+
+
+def _warm_start_parents(value: tuple[str, ...]) -> tuple[str, ...]:
+    if len(value) > TUNING_MAX_WARM_START_PARENTS:
+        fail(f"=[{len(value)} jobs] names too many parent tuning jobs: use at most {TUNING_MAX_WARM_START_PARENTS}")
+    return distinct(value)
+
+
+@settings_class
+class TuningSettings:
+    """Optional automatic model tuning: a HyperParameterTuningJob replaces the single training job,
+    and the best training job's model is registered."""
+
+    enabled: Flag  # false: one training job with xgboost_hyperparameters
+    objective_metric: Annotated[str, one_of(tuple(XGBOOST_TUNING_METRICS), "a metric XGBoost emits for tuning",
+                                            note=" (the direction follows from the metric)")]
+    # hyperparameter -> {"min", "max", "scaling"}; the rest of xgboost_hyperparameters stays static.
+    ranges: Annotated[dict[str, Any], AfterValidator(_tuning_ranges)]
+    max_jobs: Annotated[int, number(int, 1, TUNING_MAX_JOBS, " training jobs")]
+    max_parallel_jobs: Annotated[int, number(int, 1, TUNING_MAX_PARALLEL_JOBS, " training jobs")]
+    early_stopping: Annotated[Literal["Auto", "Off"], one_of(("Auto", "Off"), "an early-stopping type")]
+    # Earlier tuning jobs to start from (at most 5); empty: a cold start.
+    warm_start_parents: Annotated[tuple[Annotated[str, text(_parent_name, allowed="a tuning job name")], ...],
+                                  AfterValidator(_warm_start_parents)]
+    warm_start_type: Annotated[Literal["IdenticalDataAndAlgorithm", "TransferLearning"],
+                               one_of(WARM_START_TYPES, "a warm-start type")]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TuningSettings:
+        problems = []
+        if self.max_parallel_jobs > self.max_jobs:
+            problems.append(f".max_parallel_jobs={self.max_parallel_jobs} must be at most max_jobs={self.max_jobs}")
+        if self.enabled and not self.ranges:
+            problems.append(".ranges={}: tuning needs at least one hyperparameter range, e.g. "
+                            '{"eta": {"min": 0.1, "max": 0.5}}')
+        if problems:
+            fail(*problems)
+        return self
+
+    @property
+    def objective_type(self) -> str:
+        return XGBOOST_TUNING_METRICS[self.objective_metric]
+
+
+@settings_class
+class RegistrySettings:
+    """The model registry: every trained model becomes a package; only Approved ones are deployed."""
+
+    # automatic: the pipeline approves its own package (sandbox); manual: a person approves (prod).
+    approval: Annotated[Literal["automatic", "manual"], one_of(MODEL_APPROVAL_MODES, "an approval mode")]
+
+
+def _tuning_problems(ml: Any) -> list[str]:
+    """Tuning against the static hyperparameters: the objective must be a metric training emits."""
+    tuning = ml.tuning
+    if not tuning.enabled:
+        return []
+    problems = []
+    metric = tuning.objective_metric.removeprefix("validation:")
+    eval_metrics = [m for m in ml.xgboost_hyperparameters.get("eval_metric", "").split(",") if m]
+    if eval_metrics and metric not in eval_metrics:
+        problems.append(f".tuning.objective_metric={show(tuning.objective_metric)} is not emitted: "
+                        f"xgboost_hyperparameters.eval_metric={show(','.join(eval_metrics))} computes "
+                        f"{', '.join('validation:' + m for m in eval_metrics)}; use one of those or add {metric} to "
+                        "eval_metric")
+    return problems
 
 
 @settings_class
@@ -410,10 +535,12 @@ class SageMakerSettings:
     notebook_instance_type: Annotated[str, one_of(NOTEBOOK_INSTANCE_TYPES, "a supported notebook instance type")]
     batch_transform: BatchTransformSettings
     model_monitor: ModelMonitorSettings
+    tuning: TuningSettings
+    registry: RegistrySettings
 
     @model_validator(mode="after")
     def _consistent(self) -> SageMakerSettings:
-        problems = []
+        problems = _tuning_problems(self)
         variants = self.endpoint_variants
         if self.managed_spot_training and self.spot_max_wait_minutes < self.training_max_runtime_minutes:
             problems.append(f".spot_max_wait_minutes={self.spot_max_wait_minutes} must be at least "

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ops import invoke_api, send_events, smoke, train, whoami
+from ops import approve, invoke_api, send_events, smoke, train, whoami
 from ops.aws import AWS_ERRORS, failure
 from ops.cli import EXIT_CODES_HELP, OpsError, Runtime
 
-COMMANDS = (send_events, train, smoke, whoami, invoke_api)
+COMMANDS = (send_events, train, smoke, whoami, approve, invoke_api)
 DEPLOYMENT_HELP = """which deployment:
   --config FILE reads a deployment settings file {"profile": ..., "overrides": {...}} (for example
   deployments/example.json: another name_prefix); --profile sandbox|prod picks a profile (default: the

@@ -11,7 +11,10 @@ Steps (a step is skipped when one it needs did not pass):
   curated query      the curated table holds exactly the valid readings just sent
   crawler            liveness only: a crawler run ends SUCCEEDED (crawlers exclude the dataset's
                      own tables, so this proves nothing about the data)
-  training pipeline  (--train) an execution of the Step Functions pipeline ends SUCCEEDED
+  training pipeline  (--train) an execution of the Step Functions pipeline ends SUCCEEDED and names the
+                     model package it registered
+  model deploy       (--train) that package is Approved (automatic in the sandbox; with manual approval
+                     a SKIP says how to approve it) and the deploy EventBridge started for it SUCCEEDED
   invoke endpoint    (--invoke) the endpoint is InService (waits while Creating or Updating) and answers
   batch transform    (--transform) an execution of the batch transform state machine (the latest
                      Approved model of the registry over the configured curated prefix) ends
@@ -28,7 +31,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from config.settings import Settings
-from ops import aws, send_events
+from ops import approve, aws, send_events
 from ops.cli import (
     NoAwsAccess,
     OpsError,
@@ -93,6 +96,7 @@ class Smoke:
         self.transform = transform
         self.dataset = load_schema(SCHEMA_FILE).dataset
         self.outputs: dict[str, str] = {}
+        self.package: str | None = None  # the model package the training run registered
         self.step = ""
 
     def output(self, key: str) -> str:
@@ -228,7 +232,34 @@ class Smoke:
         if execution["status"] != "SUCCEEDED":
             raise StepFailed(f"pipeline {execution['status']}: {execution.get('error', '')} "
                              f"{execution.get('cause', '')}".rstrip())
-        return f"pipeline execution {arn.rsplit(':', 1)[1]} succeeded"
+        self.package = json.loads(execution.get("output") or "{}").get("package", {}).get("ModelPackageArn")
+        if not self.package:
+            raise StepFailed(f"pipeline execution {arn.rsplit(':', 1)[1]} succeeded but names no model package "
+                             "(its output has no package.ModelPackageArn)")
+        return f"pipeline execution {arn.rsplit(':', 1)[1]} succeeded: registered {self.package}"
+
+    def deployment(self) -> str:
+        """The deploy of the package the run registered: EventBridge starts it once it is Approved."""
+        package = self.package
+        status = [self.clients["sagemaker"].describe_model_package(ModelPackageName=package)["ModelApprovalStatus"]]
+        if status[0] == "PendingManualApproval":
+            raise StepSkipped(f"{package} awaits approval (sagemaker.registry.approval is manual): "
+                              f"python -m ops approve {package} --wait")
+        if status[0] == "Rejected":
+            raise StepFailed(f"{package} was rejected: nothing is deployed")
+        sfn, machine = self.clients["stepfunctions"], self.output("DeployStateMachineArn")
+
+        def finished() -> dict | None:
+            execution = approve.deploy_of(sfn, machine, package)
+            status[0] = execution["status"] if execution else "not started"
+            return execution if execution and execution["status"] != "RUNNING" else None
+
+        execution = self._wait(finished, lambda: f"the deploy of {package} is {status[0]}")
+        name = execution["executionArn"].rsplit(":", 1)[1]
+        if execution["status"] != "SUCCEEDED":
+            raise StepFailed(f"deploy {name} {execution['status']}: {execution.get('error', '')} "
+                             f"{execution.get('cause', '')}".rstrip())
+        return f"deploy execution {name} succeeded: {self.output('PipelineEndpointName')} serves {package}"
 
     def invocation(self) -> str:
         # After --train, the endpoint that run deployed; otherwise the hosted one, if the stack has it.
@@ -346,8 +377,9 @@ class Smoke:
         ]
         if self.train:
             steps.append(("training pipeline", self.training, ("stacks",)))
+            steps.append(("model deploy", self.deployment, ("training pipeline",)))
         if self.invoke:
-            steps.append(("invoke endpoint", self.invocation, ("training pipeline",) if self.train else ("stacks",)))
+            steps.append(("invoke endpoint", self.invocation, ("model deploy",) if self.train else ("stacks",)))
         if self.transform:
             steps.append(("batch transform", self.batch_transform, ("stacks",)))
         return steps
@@ -383,7 +415,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_deployment_options(p)
     add_aws_options(p)
     p.add_argument("--timeout", type=int, default=600, help="seconds to wait for each asynchronous step (default 600)")
-    p.add_argument("--train", action="store_true", help="also run the training pipeline (about 10-30 minutes)")
+    p.add_argument("--train", action="store_true", help="also run the training pipeline and wait for the deploy of the model it registers "
+                        "(about 20-40 minutes)")
     p.add_argument("--invoke", action="store_true", help="also check and invoke the endpoint")
     p.add_argument("--transform", action="store_true",
                    help="also run the batch transform (needs an Approved model package; about 10-20 minutes)")

@@ -5,6 +5,9 @@ keys, curated bucket, image) and the deployment's settings (instance, spot, inpu
 hyperparameters), so the job runs exactly like the Step Functions pipeline's: in the VPC,
 network-isolated, inter-container traffic encrypted, KMS on volumes and output. With --wait it
 follows the job, printing each status change with the elapsed time, and fails if the job fails.
+The job registers nothing in the model registry and deploys nothing: the Step Functions pipeline
+(`python -m ops smoke --train`, or start TrainingPipelineArn) trains, registers and, once the
+package is approved (`python -m ops approve`), deploys.
 """
 
 from __future__ import annotations

@@ -33,19 +33,21 @@ class PrivateNotebook(Construct):
     def __init__(self, scope: Construct, id_: str, *, name: str, ml_key: kms.IKey, lake: DataLakeStorage,
                  security_group: ec2.ISecurityGroup, subnet: ec2.ISubnet, pipeline: TrainingPipeline,
                  instance_type: str = "ml.t3.medium", hosted_endpoint: str | None = None,
+                 pipeline_endpoint: str | None = None,
                  destroy_on_removal: bool = False) -> None:
         """`name`: the notebook instance's. Its role reads the curated zone, starts and follows
-        `pipeline`, and invokes the pipeline's endpoint and `hosted_endpoint` (an endpoint name).
+        `pipeline`, and invokes `pipeline_endpoint` (where approved models deploy) and `hosted_endpoint`.
         `ml_key` encrypts its volume, which is retained unless `destroy_on_removal`."""
         super().__init__(scope, id_)
-        endpoints = [sagemaker_arn(f"endpoint/{e}") for e in (pipeline.endpoint_name, hosted_endpoint) if e]
+        endpoints = [sagemaker_arn(f"endpoint/{e}") for e in (pipeline_endpoint, hosted_endpoint) if e]
         runs = [sagemaker_arn(f"{kind}/{pipeline.run_name_stem}-*") for kind in ("training-job", "model",
                                                                                   "endpoint-config")]
         self.role, policy = service_role(
             self, "Notebook", service="sagemaker.amazonaws.com",
             description=f"{name}: explore the curated zone, run the training pipeline, invoke its endpoints",
             statements=[
-                iam.PolicyStatement(sid="InvokeTheEndpoints", actions=["sagemaker:InvokeEndpoint"], resources=endpoints),
+                *([iam.PolicyStatement(sid="InvokeTheEndpoints", actions=["sagemaker:InvokeEndpoint"],
+                                       resources=endpoints)] if endpoints else []),
                 iam.PolicyStatement(sid="FollowThePipelineRuns", actions=[
                     "sagemaker:DescribeTrainingJob", "sagemaker:DescribeModel", "sagemaker:DescribeEndpointConfig",
                     "sagemaker:DescribeEndpoint"], resources=[*runs, *endpoints]),

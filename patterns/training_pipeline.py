@@ -1,27 +1,32 @@
-"""TrainingPipeline: a Step Functions pipeline that trains XGBoost in the VPC and deploys the model.
+"""TrainingPipeline: a Step Functions pipeline that trains XGBoost in the VPC and registers the model.
 
-Name the run -> train (network-isolated, in the VPC, volumes and output encrypted, spot optional)
--> create the model -> create the endpoint config (KMS, data capture) -> create the endpoint, or
-update it when it is in service, recreate it when it failed, wait while it changes, and fail when
-it needs a person -> succeed only once the endpoint serves this run's config. Every SageMaker
-step retries throttling and transient errors. The state machine's role may act only on this
-pipeline's runs and endpoint, and carries the execution's VPC-only guard.
+Name the run -> train (network-isolated, in the VPC, volumes and output encrypted, spot optional),
+or, with `tuning`, run a hyperparameter tuning job with the same job definition and take its best
+training job's model -> register the model as a package of a model registry group
+(PendingManualApproval) -> with `approval="automatic"`, approve it (which emits the approval event a
+ModelDeploy reacts to) -> succeed. Every SageMaker step retries throttling and transient errors.
+The state machine's role may act only on this pipeline's runs and the group's packages, and carries
+the execution's VPC-only guard. Deploying is ModelDeploy's job (patterns/model_deploy.py).
 
 Usage, in any stack (`lake`, `ml_key`, `network`, `execution` as in patterns/sagemaker_execution.py,
-`image = XgboostImage(stack, "XgboostImage")`)::
+`image = XgboostImage(stack, "XgboostImage")`, `registry` a ModelPackageGroup)::
 
     pipeline = TrainingPipeline(
-        stack, "Training", name="acme-xgboost", endpoint_name="acme-endpoint",
-        hyperparameters={"objective": "binary:logistic", "num_round": "100"},
+        stack, "Training", name="acme-xgboost", registry=registry,
+        hyperparameters={"objective": "binary:logistic", "num_round": "100", "eval_metric": "auc"},
         lake=lake, ml_key=ml_key, execution=execution, image=image,
         security_group=network.workload_security_group, subnets=network.subnets.subnets,
-        managed_spot_training=True,
+        managed_spot_training=True, approval="manual",
+        tuning=Tuning(objective_metric="validation:auc", objective_type="Maximize",
+                      ranges={"eta": {"min": 0.1, "max": 0.5}}, max_jobs=6, max_parallel_jobs=2),
     )
-    pipeline.state_machine  # start an execution to train and deploy
+    pipeline.state_machine  # start an execution to train and register a model
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,20 +41,27 @@ from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.log_groups import encrypted_log_group
+from patterns.model_registry import APPROVED, PENDING, ModelPackageGroup
 from patterns.roles import depend_on_policy_only, service_role
 from patterns.sagemaker_execution import SageMakerExecution
-from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, MODELS_PREFIX, data_capture
+from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, MODELS_PREFIX
 from patterns.xgboost_image import XgboostImage
 
 INPUT_MODES = ("File", "Pipe", "FastFile")
+APPROVAL_MODES = ("automatic", "manual")
 # SageMaker names: 1..63 letters, digits and hyphens. A run is named "<stem>-<UUID>" (36 characters).
 SAGEMAKER_NAME_MAX = 63
 UUID_LENGTH = 36
-ENDPOINT_POLL = Duration.minutes(1)
+# Tuning job names have at most 32 characters: "<stem>-<first 8 hex digits of a UUID>".
+TUNING_NAME_MAX = 32
+TUNING_SUFFIX_LENGTH = 8
 # Errors worth a retry: throttling and SageMaker's transient internal errors.
 TRANSIENT_ERRORS = ["SageMaker.AmazonSageMakerException", "ThrottlingException", "States.Timeout"]
 # The same for AWS SDK integrations, which name errors after the SDK's exceptions.
 SDK_TRANSIENT_ERRORS = ["SageMaker.ThrottlingException", "SageMaker.InternalFailure", "States.Timeout"]
+SCALING_TYPES = ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic")
+# Integer-valued XGBoost hyperparameters that tuning can range over; the others are continuous.
+INTEGER_HYPERPARAMETERS = ("max_delta_step", "max_depth", "num_round")
 
 
 def run_name_stem(pipeline_name: str) -> str:
@@ -57,35 +69,88 @@ def run_name_stem(pipeline_name: str) -> str:
     return pipeline_name[: SAGEMAKER_NAME_MAX - UUID_LENGTH - 1].rstrip("-")
 
 
+def tuning_name_stem(pipeline_name: str) -> str:
+    """The part of every tuning job's name before its 8 random hex digits (the whole fits 32)."""
+    return pipeline_name[: TUNING_NAME_MAX - TUNING_SUFFIX_LENGTH - 1].rstrip("-")
+
+
 def sagemaker_arn(resource: str) -> str:
     """ARN of a SageMaker resource of this account and region, e.g. `endpoint/<name>`."""
     return regional_arn("sagemaker", resource)
 
 
-class TrainingPipeline(Construct):
-    """Step Functions: train (XGBoost, in the VPC, isolated, encrypted) -> create model ->
-    endpoint config (KMS, data capture) -> create the endpoint, or update it if it exists."""
+@dataclasses.dataclass(frozen=True)
+class Tuning:
+    """A hyperparameter tuning job in place of the single training job. `ranges`: hyperparameter ->
+    {"min", "max", "scaling"} (integer ranges for INTEGER_HYPERPARAMETERS, continuous otherwise);
+    `objective_type` must be the metric's direction (Maximize or Minimize); `warm_start_parents`:
+    up to 5 earlier tuning jobs of this pipeline to start from."""
 
-    def __init__(self, scope: Construct, id_: str, *, name: str, endpoint_name: str,
+    objective_metric: str
+    objective_type: str
+    ranges: Mapping[str, Mapping[str, Any]]
+    max_jobs: int = 6
+    max_parallel_jobs: int = 2
+    early_stopping: str = "Auto"
+    warm_start_parents: Sequence[str] = ()
+    warm_start_type: str = "IdenticalDataAndAlgorithm"
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.objective_type not in ("Maximize", "Minimize"):
+            found.append(f"objective_type={self.objective_type!r}: use Maximize or Minimize")
+        if not self.ranges:
+            found.append("ranges={}: give at least one hyperparameter range")
+        if not 1 <= self.max_parallel_jobs <= self.max_jobs:
+            found.append(f"max_parallel_jobs={self.max_parallel_jobs} must be 1..max_jobs={self.max_jobs}")
+        if self.early_stopping not in ("Auto", "Off"):
+            found.append(f"early_stopping={self.early_stopping!r}: use Auto or Off")
+        if len(self.warm_start_parents) > 5:
+            found.append(f"warm_start_parents: at most 5 tuning jobs, got {len(self.warm_start_parents)}")
+        found += [f"ranges[{name!r}].scaling={r.get('scaling')!r}: use one of {', '.join(SCALING_TYPES)}"
+                  for name, r in self.ranges.items() if r.get("scaling", "Auto") not in SCALING_TYPES]
+        return found
+
+    def parameter_ranges(self) -> dict[str, list[dict[str, Any]]]:
+        """CreateHyperParameterTuningJob's ParameterRanges (bounds as strings, as the API takes them)."""
+        continuous, integer = [], []
+        for name, r in sorted(self.ranges.items()):
+            target = integer if name in INTEGER_HYPERPARAMETERS else continuous
+            target.append({"Name": name, "MinValue": str(r["min"]), "MaxValue": str(r["max"]),
+                           "ScalingType": r.get("scaling", "Auto")})
+        ranges: dict[str, list[dict[str, Any]]] = {}
+        if continuous:
+            ranges["ContinuousParameterRanges"] = continuous
+        if integer:
+            ranges["IntegerParameterRanges"] = integer
+        return ranges
+
+
+class TrainingPipeline(Construct):
+    """Step Functions: train (XGBoost, in the VPC, isolated, encrypted), or tune -> register the
+    model in a model package group -> approve it when approval is automatic."""
+
+    def __init__(self, scope: Construct, id_: str, *, name: str, registry: ModelPackageGroup,
                  hyperparameters: Mapping[str, str], lake: DataLakeStorage, ml_key: kms.IKey,
                  execution: SageMakerExecution, image: XgboostImage, security_group: ec2.ISecurityGroup,
                  subnets: Sequence[ec2.ISubnet], training_instance_type: str = "ml.m5.large",
                  training_instance_count: int = 1, training_volume_gb: int = 10, training_max_runtime_minutes: int = 60,
                  training_input_mode: str = "File", managed_spot_training: bool = False,
-                 spot_max_wait_minutes: int = 120, endpoint_variant_name: str = "primary",
-                 endpoint_instance_type: str = "ml.t2.medium", endpoint_instance_count: int = 1,
-                 data_capture_sampling_percent: int = 100, log_retention_days: int = 365,
-                 destroy_on_removal: bool = False) -> None:
+                 spot_max_wait_minutes: int = 120, tuning: Tuning | None = None, approval: str = "manual",
+                 inference_instance_types: Sequence[str] = ("ml.t2.medium", "ml.m5.large"),
+                 log_retention_days: int = 365, destroy_on_removal: bool = False) -> None:
         """`name`: the state machine's name, and the stem of every run's SageMaker names.
-        `endpoint_name`: the endpoint every run deploys to (created on the first run, then
-        updated); it lives outside CloudFormation, so delete it before tearing the stack down.
-        `hyperparameters`: XGBoost's, as strings. Training reads `<prefix>train/` and
-        `<prefix>validation/` of the curated zone, `prefix` being `execution.training_data_prefix`,
-        as `training_input_mode` (File, Pipe or FastFile), and writes the model under `models/`.
-        `managed_spot_training` runs on spot capacity, waiting up to `spot_max_wait_minutes` (at
-        least `training_max_runtime_minutes`) and checkpointing under `checkpoints/`. The endpoint
-        gets one variant; `data_capture_sampling_percent` as in RealtimeEndpoint. The state
-        machine's logs are encrypted with `ml_key` and kept `log_retention_days`."""
+        `registry`: the group every trained model is registered in, PendingManualApproval; with
+        `approval="automatic"` the run then approves its own package. `hyperparameters`: XGBoost's,
+        as strings. Training reads `<prefix>train/` and `<prefix>validation/` of the curated zone,
+        `prefix` being `execution.training_data_prefix`, as `training_input_mode` (File, Pipe or
+        FastFile), and writes the model under `models/`; the validation channel is what XGBoost
+        computes its `validation:` metrics on, so tuning needs it. `managed_spot_training` runs on
+        spot capacity, waiting up to `spot_max_wait_minutes` (at least
+        `training_max_runtime_minutes`) and checkpointing under `checkpoints/`. `tuning`: run a
+        tuning job instead (see Tuning); the hyperparameters it ranges over are dropped from the
+        static ones. `inference_instance_types`: what the package says it can be deployed on. The
+        state machine's logs are encrypted with `ml_key` and kept `log_retention_days`."""
         super().__init__(scope, id_)
         if training_input_mode not in INPUT_MODES:
             raise ValueError(f"training_input_mode={training_input_mode!r}: use one of {', '.join(INPUT_MODES)}")
@@ -94,16 +159,20 @@ class TrainingPipeline(Construct):
                              f"training_max_runtime_minutes={training_max_runtime_minutes} with spot training")
         if not all(isinstance(value, str) for value in hyperparameters.values()):
             raise ValueError(f"hyperparameters={dict(hyperparameters)}: give every value as a string")
-        self.endpoint_name = endpoint_name
+        if approval not in APPROVAL_MODES:
+            raise ValueError(f"approval={approval!r}: use one of {', '.join(APPROVAL_MODES)}")
+        if tuning is not None and (problems := tuning.problems()):
+            raise ValueError("tuning: " + "; ".join(problems))
         self.run_name_stem = run_name_stem(name)
+        self.tuning_name_stem = tuning_name_stem(name)
+        self.registry, self.approval, self.tuning = registry, approval, tuning
         curated = f"s3://{lake.curated.bucket_name}"
         network = {"SecurityGroupIds": [security_group.security_group_id], "Subnets": [s.subnet_id for s in subnets]}
 
-        self.training_parameters: dict[str, Any] = {
-            "TrainingJobName.$": "$.run.name",
+        # The job definition, shared by the single training job and every job of a tuning job.
+        job: dict[str, Any] = {
             "AlgorithmSpecification": {"TrainingImage": image.uri, "TrainingInputMode": training_input_mode},
             "RoleArn": execution.role.role_arn,
-            "HyperParameters": dict(hyperparameters),
             "InputDataConfig": [
                 {"ChannelName": channel, "ContentType": "text/csv", "InputMode": training_input_mode,
                  "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated",
@@ -119,103 +188,73 @@ class TrainingPipeline(Construct):
             "EnableInterContainerTrafficEncryption": True,
         }
         if managed_spot_training:
-            self.training_parameters["EnableManagedSpotTraining"] = True
-            self.training_parameters["StoppingCondition"]["MaxWaitTimeInSeconds"] = spot_max_wait_minutes * 60
-            self.training_parameters["CheckpointConfig"] = {"S3Uri": f"{curated}/{CHECKPOINTS_PREFIX}"}
+            job["EnableManagedSpotTraining"] = True
+            job["StoppingCondition"]["MaxWaitTimeInSeconds"] = spot_max_wait_minutes * 60
+            job["CheckpointConfig"] = {"S3Uri": f"{curated}/{CHECKPOINTS_PREFIX}"}
+        self.training_parameters: dict[str, Any] = {
+            "TrainingJobName.$": "$.run.name", **job, "HyperParameters": dict(hyperparameters)}
 
         fail = sfn.Fail(self, "Failed", cause_path="$.error.Cause", error_path="$.error.Error")
-        # One generated name for the run's training job, model and endpoint config: execution names
-        # may hold "_" and run to 80 characters, SageMaker names may not.
+        # One generated name for the run's training job and package: execution names may hold "_"
+        # and run to 80 characters, SageMaker names may not.
         name_run = sfn.Pass(self, "NameTheRun", result_path="$.run", parameters={
-            "name.$": f"States.Format('{self.run_name_stem}-{{}}', States.UUID())"})
-        train = self._task("Train", "sagemaker:createTrainingJob.sync", self.training_parameters, "$.training", fail)
-        create_model = self._task("CreateModel", "sagemaker:createModel", {
-            "ModelName.$": "$.run.name",
-            "ExecutionRoleArn": execution.role.role_arn,
-            "PrimaryContainer": {"Image": image.uri, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"},
-            "VpcConfig": network,
-            "EnableNetworkIsolation": True,
-        }, "$.model", fail)
-        create_config = self._task("CreateEndpointConfig", "sagemaker:createEndpointConfig", {
-            "EndpointConfigName.$": "$.run.name",
-            "KmsKeyId": ml_key.key_arn,
-            "ProductionVariants": [{"VariantName": endpoint_variant_name, "ModelName.$": "$.run.name",
-                                    "InstanceType": endpoint_instance_type,
-                                    "InitialInstanceCount": endpoint_instance_count,
-                                    "InitialVariantWeight": 1}],
-            **data_capture(data_capture_sampling_percent, lake),
-        }, "$.endpointConfig", fail)
-        endpoint_parameters = {"EndpointName": self.endpoint_name, "EndpointConfigName.$": "$.run.name"}
-        create_endpoint = self._task("CreateEndpoint", "sagemaker:createEndpoint", endpoint_parameters, "$.endpoint",
-                                     fail)
-        update_endpoint = self._task("UpdateEndpoint", "sagemaker:updateEndpoint", endpoint_parameters, "$.endpoint",
-                                     fail)
-        # No optimized integration exists for DeleteEndpoint: the AWS SDK one is used.
-        delete_failed = self._task("DeleteFailedEndpoint", "aws-sdk:sagemaker:deleteEndpoint",
-                                   {"EndpointName": self.endpoint_name}, "$.deleted", fail,
-                                   retry_on=SDK_TRANSIENT_ERRORS)
-
-        def describe(id_: str) -> sfn.CustomState:
-            return sfn.CustomState(self, id_, state_json={
-                "Type": "Task", "Resource": f"arn:{Aws.PARTITION}:states:::aws-sdk:sagemaker:describeEndpoint",
-                "Parameters": {"EndpointName": self.endpoint_name}, "ResultPath": "$.existing",
-                "ResultSelector": {"status.$": "$.EndpointStatus", "config.$": "$.EndpointConfigName"},
-                "Retry": [{"ErrorEquals": SDK_TRANSIENT_ERRORS, "IntervalSeconds": 10, "MaxAttempts": 3,
-                           "BackoffRate": 2.0}],
-            })
-
-        status = "$.existing.status"
-        stuck = sfn.Fail(self, "EndpointNeedsAttention", error="EndpointNeedsAttention",
-                         cause="The endpoint is OutOfService or UpdateRollbackFailed: it will not settle by "
-                               "itself; see DescribeEndpoint FailureReason, fix or delete it, and run again.")
-        # Before deploying: no endpoint -> create it; InService -> update it; Failed -> delete and
-        # recreate (a Failed endpoint cannot be updated); OutOfService or UpdateRollbackFailed ->
-        # fail, they need a person; anything else (Creating, Updating, SystemUpdating, RollingBack,
-        # Deleting) -> wait until it settles, then look again.
-        find = describe("FindEndpoint")
-        find.add_catch(create_endpoint, errors=["States.TaskFailed"], result_path="$.existing")
-        settle = sfn.Wait(self, "WaitForTheEndpointToSettle", time=sfn.WaitTime.duration(ENDPOINT_POLL))
-        settle.next(find)
-        find.next(sfn.Choice(self, "WhatToDeploy")
-                  .when(sfn.Condition.string_equals(status, "InService"), update_endpoint)
-                  .when(sfn.Condition.string_equals(status, "Failed"), delete_failed)
-                  .when(sfn.Condition.or_(sfn.Condition.string_equals(status, "OutOfService"),
-                                          sfn.Condition.string_equals(status, "UpdateRollbackFailed")), stuck)
-                  .otherwise(settle))
-        delete_failed.next(settle)
-        # After deploying: the run succeeds only when the endpoint serves this run's config.
-        wait = sfn.Wait(self, "WaitForTheEndpoint", time=sfn.WaitTime.duration(ENDPOINT_POLL))
-        poll = describe("PollEndpoint")
-        poll.add_catch(fail, errors=["States.ALL"], result_path="$.error")
-        rolled_back = sfn.Fail(self, "EndpointRolledBack", error="EndpointRolledBack",
-                               cause="The endpoint is InService with its previous configuration: the update "
-                                     "failed and SageMaker rolled it back (see DescribeEndpoint FailureReason).")
-        failed = sfn.Fail(self, "EndpointFailed", error="EndpointFailed",
-                          cause="The endpoint failed to deploy (see DescribeEndpoint FailureReason).")
-        wait.next(poll).next(sfn.Choice(self, "IsTheEndpointReady")
-                             .when(sfn.Condition.and_(sfn.Condition.string_equals(status, "InService"),
-                                                      sfn.Condition.string_equals_json_path("$.existing.config",
-                                                                                            "$.run.name")),
-                                   sfn.Succeed(self, "EndpointInService"))
-                             .when(sfn.Condition.string_equals(status, "InService"), rolled_back)
-                             .when(sfn.Condition.string_equals(status, "Failed"), failed)
-                             .when(sfn.Condition.or_(sfn.Condition.string_equals(status, "OutOfService"),
-                                                     sfn.Condition.string_equals(status, "UpdateRollbackFailed")),
-                                   stuck)
-                             .otherwise(wait))
-        create_endpoint.next(wait)
-        update_endpoint.next(wait)
-        definition = name_run.next(train).next(create_model).next(create_config).next(find)
+            "name.$": f"States.Format('{self.run_name_stem}-{{}}', States.UUID())",
+            "token.$": "States.UUID()"})  # CreateModelPackage's ClientToken: at most 36 characters
+        if tuning is None:
+            self.tuning_parameters: dict[str, Any] | None = None
+            train: sfn.IChainable = self._task("Train", "sagemaker:createTrainingJob.sync", self.training_parameters,
+                                               "$.training", fail)
+            trained = train
+        else:
+            self.tuning_parameters = self._tuning_parameters(tuning, job, hyperparameters)
+            name_tuning = sfn.Pass(self, "NameTheTuningJob", result_path="$.tuningJob", parameters={
+                "name.$": f"States.Format('{self.tuning_name_stem}-{{}}', "
+                          "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 0))"})
+            tune = self._task("Tune", "sagemaker:createHyperParameterTuningJob.sync", self.tuning_parameters,
+                              "$.tuning", fail, selector={"best.$": "$.BestTrainingJob.TrainingJobName"})
+            # The best training job's artifact becomes the model.
+            best = self._task("DescribeTheBestTrainingJob", "aws-sdk:sagemaker:describeTrainingJob",
+                              {"TrainingJobName.$": "$.tuning.best"}, "$.training", fail,
+                              retry_on=SDK_TRANSIENT_ERRORS,
+                              selector={"ModelArtifacts.$": "$.ModelArtifacts", "TrainingJobName.$": "$.TrainingJobName"})
+            train = name_tuning.next(tune).next(best)
+            trained = best
+        register = self._task("RegisterTheModel", "aws-sdk:sagemaker:createModelPackage", {
+            "ModelPackageGroupName": registry.group_name,
+            "ModelPackageDescription.$": "States.Format('Trained by run {}', $.run.name)",
+            "ClientToken.$": "$.run.token",  # a retried call registers the run once
+            "ModelApprovalStatus": PENDING,
+            "InferenceSpecification": {
+                "Containers": [{"Image": image.uri, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"}],
+                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
+                "SupportedRealtimeInferenceInstanceTypes": list(inference_instance_types),
+            },
+        }, "$.package", fail, retry_on=SDK_TRANSIENT_ERRORS, selector={"ModelPackageArn.$": "$.ModelPackageArn"})
+        done = sfn.Succeed(self, "Registered")
+        definition = name_run.next(train)
+        trained.next(register)
+        if approval == "automatic":
+            # Approving emits the "SageMaker Model Package State Change" event (Approved) that deploys it.
+            approve = self._task("ApproveTheModel", "aws-sdk:sagemaker:updateModelPackage", {
+                "ModelPackageArn.$": "$.package.ModelPackageArn", "ModelApprovalStatus": APPROVED,
+                "ApprovalDescription": "Approved by the training pipeline (sagemaker.registry.approval=automatic)",
+            }, "$.approval", fail, retry_on=SDK_TRANSIENT_ERRORS)
+            register.next(approve).next(done)
+        else:
+            register.next(done)
 
         log_group = encrypted_log_group(self, "Logs", name=f"/aws/vendedlogs/states/{name}", key=ml_key,
                                         retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
-        self.role, policy = self._role(name, execution, ml_key, lake.key)
+        self.role, policy = self._role(name, execution)
+        runtime = training_max_runtime_minutes + (spot_max_wait_minutes if managed_spot_training else 0)
+        if tuning is not None:  # sequential batches of parallel jobs
+            runtime *= -(-tuning.max_jobs // tuning.max_parallel_jobs)
         self.state_machine = sfn.StateMachine(
             self, "StateMachine", state_machine_name=name,
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             role=self.role.without_policy_updates(),
-            # Training's limit, the spot wait and an hour to deploy the endpoint.
-            timeout=Duration.minutes(training_max_runtime_minutes + spot_max_wait_minutes + 60),
+            # Training (or every batch of a tuning job), the spot wait, and 30 minutes for the rest.
+            timeout=Duration.minutes(runtime + 30),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
@@ -224,67 +263,103 @@ class TrainingPipeline(Construct):
         if execution.guard is not None:
             execution.guard.attach_to_role(self.role)
 
+    def _tuning_parameters(self, tuning: Tuning, job: Mapping[str, Any],
+                           hyperparameters: Mapping[str, str]) -> dict[str, Any]:
+        definition = copy.deepcopy(dict(job))
+        # A tuned hyperparameter may not also be static (CreateHyperParameterTuningJob rejects it).
+        definition["StaticHyperParameters"] = {k: v for k, v in hyperparameters.items() if k not in tuning.ranges}
+        parameters: dict[str, Any] = {
+            "HyperParameterTuningJobName.$": "$.tuningJob.name",
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Bayesian",
+                "HyperParameterTuningJobObjective": {"Type": tuning.objective_type,
+                                                     "MetricName": tuning.objective_metric},
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": tuning.max_jobs,
+                                   "MaxParallelTrainingJobs": tuning.max_parallel_jobs},
+                "ParameterRanges": tuning.parameter_ranges(),
+                "TrainingJobEarlyStoppingType": tuning.early_stopping,
+            },
+            "TrainingJobDefinition": definition,
+        }
+        if tuning.warm_start_parents:
+            parameters["WarmStartConfig"] = {
+                "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in tuning.warm_start_parents],
+                "WarmStartType": tuning.warm_start_type}
+        return parameters
+
     def _task(self, id_: str, action: str, parameters: Mapping[str, Any], result_path: str,
-              fail: sfn.Fail, retry_on: Sequence[str] = TRANSIENT_ERRORS) -> sfn.CustomState:
-        state = sfn.CustomState(self, id_, state_json={
+              fail: sfn.Fail, retry_on: Sequence[str] = TRANSIENT_ERRORS,
+              selector: Mapping[str, str] | None = None) -> sfn.CustomState:
+        state_json: dict[str, Any] = {
             "Type": "Task",
             "Resource": f"arn:{Aws.PARTITION}:states:::{action}",
             "Parameters": parameters,
             "ResultPath": result_path,
             "Retry": [{"ErrorEquals": list(retry_on), "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
-        })
+        }
+        if selector:
+            state_json["ResultSelector"] = dict(selector)
+        state = sfn.CustomState(self, id_, state_json=state_json)
         state.add_catch(fail, errors=["States.ALL"], result_path="$.error")
         return state
 
-    def _role(self, name: str, execution: SageMakerExecution, ml_key: kms.IKey,
-              lake_key: kms.IKey) -> tuple[iam.Role, iam.ManagedPolicy]:
-        runs = f"{self.run_name_stem}-*"
-        sagemaker_resources = [sagemaker_arn(f"training-job/{runs}"), sagemaker_arn(f"model/{runs}"),
-                               sagemaker_arn(f"endpoint-config/{runs}"), sagemaker_arn(f"endpoint/{self.endpoint_name}")]
-        via_sagemaker = {"kms:ViaService": f"sagemaker.{Aws.REGION}.amazonaws.com"}
-        events_rule = regional_arn("events", "rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule")
+    def _role(self, name: str, execution: SageMakerExecution) -> tuple[iam.Role, iam.ManagedPolicy]:
+        training_jobs = [sagemaker_arn(f"training-job/{self.run_name_stem}-*")]
+        statements = []
+        wildcards = list(training_jobs)
+        if self.tuning is not None:
+            tuning_jobs = sagemaker_arn(f"hyper-parameter-tuning-job/{self.tuning_name_stem}-*")
+            # A tuning job names its training jobs "<tuning job>-<NNN>-<8 hex digits>".
+            training_jobs = list(dict.fromkeys([*training_jobs, sagemaker_arn(f"training-job/{self.tuning_name_stem}-*")]))
+            wildcards = [*training_jobs, tuning_jobs]
+            statements += [
+                iam.PolicyStatement(sid="RunTuningJobs", actions=[
+                    "sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
+                    "sagemaker:StopHyperParameterTuningJob", "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                    "sagemaker:AddTags", "sagemaker:ListTags"], resources=[tuning_jobs]),
+                iam.PolicyStatement(sid="WaitForTuningJobs", actions=["events:PutTargets", "events:PutRule",
+                                                                      "events:DescribeRule"],
+                                    resources=[regional_arn("events",
+                                                            "rule/StepFunctionsGetEventsForSageMakerTuningJobsRule")]),
+            ]
+            if self.tuning.warm_start_parents:
+                statements.append(iam.PolicyStatement(
+                    sid="ReadTheWarmStartParents", actions=["sagemaker:DescribeHyperParameterTuningJob"],
+                    resources=[sagemaker_arn(f"hyper-parameter-tuning-job/{p}") for p in self.tuning.warm_start_parents]))
+        statements += [
+            iam.PolicyStatement(sid="RunTrainingJobs", actions=[
+                "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                "sagemaker:AddTags", "sagemaker:ListTags"], resources=training_jobs),
+            # Register in this group only (CreateModelPackage authorizes on the new package's ARN,
+            # model-package/<group>/<version>); approving is granted only when approval is automatic.
+            iam.PolicyStatement(sid="RegisterTheModel", actions=["sagemaker:CreateModelPackage"],
+                                resources=[self.registry.packages_arn]),
+            *([iam.PolicyStatement(sid="ApproveTheModel", actions=["sagemaker:UpdateModelPackage"],
+                                   resources=[self.registry.packages_arn])] if self.approval == "automatic" else []),
+            iam.PolicyStatement(sid="PassTheExecutionRole", actions=["iam:PassRole"],
+                                resources=[execution.role.role_arn],
+                                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            iam.PolicyStatement(sid="WaitForTrainingJobs", actions=["events:PutTargets", "events:PutRule",
+                                                                    "events:DescribeRule"],
+                                resources=[regional_arn("events",
+                                                        "rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule")]),
+            iam.PolicyStatement(sid="DeliverLogsAndTraces", actions=[
+                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources=["*"]),
+        ]
         role, policy = service_role(
             self, "StateMachine", service="states.amazonaws.com",
-            description=f"{name}: run the SageMaker steps of the training pipeline",
-            statements=[
-                iam.PolicyStatement(sid="RunSageMakerSteps", actions=[
-                    "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                    "sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpoint",
-                    "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint",
-                    "sagemaker:AddTags", "sagemaker:ListTags"],
-                    resources=sagemaker_resources),
-                # The ML key encrypts the endpoint's volumes: SageMaker checks the key named in the
-                # endpoint config and, on CreateEndpoint/UpdateEndpoint, creates grants on it with
-                # the caller's credentials (CreateEndpointConfig API reference: "The KMS key policy
-                # must grant permission to the IAM role that you specify in your CreateEndpoint,
-                # UpdateEndpoint requests"). The lake key is only named (data capture) and checked.
-                iam.PolicyStatement(sid="DescribeTheKeysThroughSageMaker", actions=["kms:DescribeKey"],
-                                    resources=[ml_key.key_arn, lake_key.key_arn],
-                                    conditions={"StringEquals": via_sagemaker}),
-                iam.PolicyStatement(sid="GrantTheMlKeyToEndpointVolumes", actions=["kms:CreateGrant"],
-                                    resources=[ml_key.key_arn],
-                                    conditions={"StringEquals": via_sagemaker,
-                                                "Bool": {"kms:GrantIsForAWSResource": "true"}}),
-                iam.PolicyStatement(sid="PassTheExecutionRole", actions=["iam:PassRole"],
-                                    resources=[execution.role.role_arn],
-                                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
-                iam.PolicyStatement(sid="WaitForTrainingJobs", actions=["events:PutTargets", "events:PutRule",
-                                                                        "events:DescribeRule"],
-                                    resources=[events_rule]),
-                iam.PolicyStatement(sid="DeliverLogsAndTraces", actions=[
-                    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources=["*"]),
-            ],
-        )
+            description=f"{name}: run the SageMaker steps of the training pipeline", statements=statements)
         acknowledge(
             policy,
-            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, r)}]" for r in sagemaker_resources[:3]]
+            [f"AwsSolutions-IAM5[Resource::{finding_reference(self, r)}]"
+             for r in dict.fromkeys([*wildcards, self.registry.packages_arn])]
             + ["AwsSolutions-IAM5[Resource::*]"],
-            "Each execution creates a training job, model and endpoint config named with a UUID "
-            "generated at run time, so those grants cover this pipeline's name stem only (the "
-            "endpoint is named exactly); CloudWatch Logs delivery and X-Ray actions support no "
-            "resource-level permissions.",
+            "Each execution creates a training (or tuning) job named with a UUID generated at run time, "
+            "so those grants cover this pipeline's name stems only; package versions are numbered by "
+            "SageMaker, so registering covers this group's packages only; CloudWatch Logs delivery and "
+            "X-Ray actions support no resource-level permissions.",
         )
         return role, policy

@@ -48,6 +48,12 @@ PRICES = {
     "sagemaker_processing_hour": {"ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461,
                                   "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408, "ml.r5.large": 0.151,
                                   "ml.r5.xlarge": 0.302},
+    # Training (on demand; managed spot bills up to ~70% less): each training job of a run, and each
+    # job of a tuning run, bills its instances for as long as it runs.
+    "sagemaker_training_hour": {"ml.m5.large": 0.115, "ml.m5.xlarge": 0.23, "ml.m5.2xlarge": 0.461,
+                                "ml.m5.4xlarge": 0.922, "ml.c5.xlarge": 0.204, "ml.c5.2xlarge": 0.408,
+                                "ml.c5.4xlarge": 0.816, "ml.r5.large": 0.151, "ml.r5.xlarge": 0.302,
+                                "ml.r5.2xlarge": 0.605},
 }
 # The audit trail's volume-driven costs, at a stated volume (they are zero at zero traffic, but a
 # trail is never idle: every API call of the account is an event).
@@ -180,6 +186,8 @@ def lines_for(stack: str, template: dict) -> list[Line]:
                               "sagemaker.batch_transform", when="per batch transform run"))
     for _, props in _resources(template, "AWS::StepFunctions::StateMachine"):
         lines += _model_monitor_lines(stack, _definition(props).get("States", {}))
+    for _, props in _resources(template, "AWS::StepFunctions::StateMachine"):
+        lines += _pipeline_run(stack, props)
     for _, props in _resources(template, "AWS::SageMaker::NotebookInstance"):
         price = PRICES["sagemaker_notebook_hour"][props["InstanceType"]]
         lines.append(Line(stack, f"notebook {props['InstanceType']} (until stopped)", price * HOURS_PER_MONTH,
@@ -263,9 +271,47 @@ def _transform_resources(props: dict) -> list[dict]:
     return [resources] if resources else []
 
 
+def _pipeline_run(stack: str, props: dict) -> list[Line]:
+    """What one training pipeline run costs at most: its training job, or every job of its tuning
+    job, for the whole MaxRuntimeInSeconds (a run that ends early costs less). The model package,
+    the group, the approval event and the deploy's Step Functions transitions cost nothing that
+    matters (registry: no charge; EventBridge: AWS service events are free; Step Functions: ~20
+    transitions)."""
+    steps = _definition(props).get("States", {})
+    if "Train" in steps:
+        job, jobs, what = steps["Train"]["Parameters"], 1, "training job"
+    elif "Tune" in steps:
+        tuning = steps["Tune"]["Parameters"]
+        job = tuning["TrainingJobDefinition"]
+        jobs = tuning["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+        what = f"tuning job, {jobs} training jobs"
+    else:
+        return []
+    resources = job["ResourceConfig"]
+    hours = job["StoppingCondition"]["MaxRuntimeInSeconds"] / 3600
+    price = PRICES["sagemaker_training_hour"][resources["InstanceType"]]
+    spot = " on spot (up to ~70% less)" if job.get("EnableManagedSpotTraining") else ""
+    return [Line(stack, f"one pipeline run at most: {what} x {resources['InstanceCount']} x {resources['InstanceType']} "
+                        f"x {hours:g} h{spot}", jobs * resources["InstanceCount"] * hours * price,
+                 "sagemaker.tuning, sagemaker.training_*", when="per pipeline run")]
+
+
 # Raised from 17 when the inference API (on in every profile, inference_api.enabled) brought its
 # sagemaker.runtime interface endpoint into the sandbox (+7.30 per AZ); turn it off to save that.
 SANDBOX_TARGET_USD = 25.0
+# What is not idle, by Line.when: (heading, cost-driver column, unit column), in the report's order.
+RUN_TIME_SECTIONS = {
+    "after a pipeline run": ("After the first pipeline run (the pipeline's endpoint, outside CloudFormation, "
+                             "until deleted):", "run-time cost driver", "USD/month"),
+    ASSUMED: ("The audit trail at an assumed volume (not idle: every API call of the account is an event):",
+              "volume cost driver", "USD/month"),
+    "per pipeline run": ("Per training pipeline run (run-time, not idle; tuning multiplies it by its max jobs):",
+                         "run-time cost driver", "USD per run"),
+    "per batch transform run": (f"Per batch transform run (billed only while a run's instances exist; assumed "
+                                f"{BATCH_TRANSFORM_RUN_MINUTES} minutes each):", "run-time cost driver", "USD/run"),
+    "per endpoint deployment": ("Each time the pipeline deploys its endpoint (one-off):", "deployment cost driver",
+                                "USD per deployment"),
+}
 
 
 def report(assembly: Path) -> dict[str, list[Line]]:
@@ -280,30 +326,19 @@ def render(stacks: dict[str, list[Line]], title: str) -> str:
     out = [f"{title} (us-east-1 list prices of {PRICES['as_of']}, {HOURS_PER_MONTH} h/month):", "",
            "| stack | idle cost driver | USD/month | changed by |", "|---|---|---:|---|"]
     by_stack: dict[str, float] = {}
-    later, assumed, per_run, per_deployment = [], [], [], []
+    sections: dict[str, list[str]] = {when: [] for when in RUN_TIME_SECTIONS}
     for stack, lines in stacks.items():
         for line in lines:
             row = f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} | {line.driver} |"
-            {"idle": out, ASSUMED: assumed, "per batch transform run": per_run,
-             "per endpoint deployment": per_deployment}.get(line.when, later).append(row)
+            (out if line.when == "idle" else sections[line.when]).append(row)
         by_stack[stack] = sum(line.monthly_usd for line in lines if line.when == "idle")
     for stack, subtotal in by_stack.items():
         out.append(f"| {stack} | **stack total** | **{subtotal:.2f}** | |")
     out.append(f"| all | **total** | **{sum(by_stack.values()):.2f}** | |")
-    if later:
-        out += ["", "After the first pipeline run (the pipeline's endpoint, outside CloudFormation, until deleted):",
-                "", "| stack | run-time cost driver | USD/month | changed by |", "|---|---|---:|---|", *later]
-    if assumed:
-        out += ["", "The audit trail at an assumed volume (not idle: every API call of the account is an event):", "",
-                "| stack | volume cost driver | USD/month | changed by |", "|---|---|---:|---|", *assumed]
-    if per_run:
-        out += ["", f"Per batch transform run (billed only while a run's instances exist; assumed "
-                    f"{BATCH_TRANSFORM_RUN_MINUTES} minutes each):",
-                "", "| stack | run-time cost driver | USD/run | changed by |", "|---|---|---:|---|", *per_run]
-    if per_deployment:
-        out += ["", "Each time the pipeline deploys its endpoint (one-off):", "",
-                "| stack | deployment cost driver | USD per deployment | changed by |", "|---|---|---:|---|",
-                *per_deployment]
+    for when, rows in sections.items():
+        if rows:
+            heading, driver, unit = RUN_TIME_SECTIONS[when]
+            out += ["", heading, "", f"| stack | {driver} | {unit} | changed by |", "|---|---|---:|---|", *rows]
     return "\n".join(out) + "\n"
 
 

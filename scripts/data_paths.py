@@ -48,7 +48,7 @@ class One:
     stack: str
     type: str
     path: str
-    where: str = ""  # only resources that have this path count
+    where: str = ""  # only resources that have this path count ("!path": that do not have it)
 
     def __str__(self) -> str:
         return f"{self.stack} `{self.type}` `{self.path}`" + (f" (the one with `{self.where}`)" if self.where else "")
@@ -61,7 +61,7 @@ class Each:
     stack: str
     type: str
     fields: str | Mapping[str, str]
-    where: str = ""  # only resources that have this path count
+    where: str = ""  # only resources that have this path count ("!path": that do not have it)
 
     def __str__(self) -> str:
         fields = self.fields if isinstance(self.fields, str) else ", ".join(f"{k}: {v}" for k, v in self.fields.items())
@@ -73,11 +73,18 @@ FIREHOSE, DEST = "AWS::KinesisFirehose::DeliveryStream", "ExtendedS3DestinationC
 BACKUP = f"{DEST}.S3BackupConfiguration"
 SECCONF, JOB, WORKGROUP = "AWS::Glue::SecurityConfiguration", "AWS::Glue::Job", "AWS::Athena::WorkGroup"
 PIPELINE = "AWS::StepFunctions::StateMachine"
-TRAIN = "DefinitionString#json.States.Train.Parameters"
-BATCH = "DefinitionString#json.States.Transform.Parameters"
-BASELINE = "DefinitionString#json.States.Baseline.Parameters"
-SCHEDULE = "DefinitionString#json.States.CreateSchedule.Parameters"
+DEFINITION = "DefinitionString#json"
+TRAIN = f"{DEFINITION}.States.Train.Parameters"
+BATCH = f"{DEFINITION}.States.Transform.Parameters"
+BASELINE = f"{DEFINITION}.States.Baseline.Parameters"
+SCHEDULE = f"{DEFINITION}.States.CreateSchedule.Parameters"
 MONITOR_JOB = f"{SCHEDULE}.MonitoringScheduleConfig.MonitoringJobDefinition"
+# The training pipeline (the batch transform names its runs in a NameTheRun step too).
+REGISTER = f"{DEFINITION}.States.RegisterTheModel"
+# The approval rule (the Model Monitor's rule matches endpoint states instead).
+APPROVAL_RULE = "EventPattern.detail.ModelApprovalStatus"
+TUNE = f"{DEFINITION}.States.Tune.Parameters.TrainingJobDefinition"  # with sagemaker.tuning.enabled
+DEPLOY_CONFIG = f"{DEFINITION}.States.CreateEndpointConfig.Parameters"
 
 FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     # data lake
@@ -135,26 +142,43 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     # SageMaker
     "execution_role": Output("SageMaker", "ExecutionRoleArn"),
     "pipeline": Output("SageMaker", "TrainingPipelineArn"),
-    "pipeline_role": One("SageMaker", PIPELINE, "RoleArn", where=TRAIN),
+    # Two state machines: the training pipeline (it names runs in NameTheRun) and the deploy of
+    # approved packages (NameTheDeploy); a fact that exists in one of them only tells them apart.
+    "pipeline_role": Each("SageMaker", PIPELINE, {"arn": "RoleArn", "step": f"{DEFINITION}.States.NameTheRun.Type"},
+                          where=REGISTER),
     "pipeline_endpoint": Output("SageMaker", "PipelineEndpointName"),
-    # The name the pipeline gives one run (its training job, model and endpoint config).
-    "run": Each("SageMaker", PIPELINE, "DefinitionString#json.States.NameTheRun.Parameters[name.$]", where=TRAIN),
-    "endpoint_volume_key": One("SageMaker", PIPELINE, "DefinitionString#json.States.CreateEndpointConfig.Parameters.KmsKeyId"),
-    "pipeline_capture_key": One("SageMaker", PIPELINE,
-                                "DefinitionString#json.States.CreateEndpointConfig.Parameters.DataCaptureConfig.KmsKeyId"),
-    "train_input": One("SageMaker", PIPELINE,
-                       f"{TRAIN}.InputDataConfig[ChannelName=train].DataSource.S3DataSource.S3Uri"),
-    "train_output": One("SageMaker", PIPELINE, f"{TRAIN}.OutputDataConfig.S3OutputPath"),
-    "train_output_key": One("SageMaker", PIPELINE, f"{TRAIN}.OutputDataConfig.KmsKeyId"),
-    "train_volume_key": One("SageMaker", PIPELINE, f"{TRAIN}.ResourceConfig.VolumeKmsKeyId"),
-    "train_subnets": One("SageMaker", PIPELINE, f"{TRAIN}.VpcConfig.Subnets"),
-    "model_subnets": One("SageMaker", PIPELINE, "DefinitionString#json.States.CreateModel.Parameters.VpcConfig.Subnets",
-                         where=TRAIN),
-    "checkpoints": Each("SageMaker", PIPELINE, f"{TRAIN}.CheckpointConfig.S3Uri"),
+    # The name the pipeline gives one run (its training job and package).
+    "run": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.NameTheRun.Parameters[name.$]", where=REGISTER),
+    # The registry group and the deploy of its approved packages.
+    "model_group": Output("SageMaker", "ModelPackageGroupName"),
+    "deploy": Output("SageMaker", "DeployStateMachineArn"),
+    "deploy_role": Each("SageMaker", PIPELINE, {"arn": "RoleArn", "step": f"{DEFINITION}.States.NameTheDeploy.Type"}),
+    "automatic_approval": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.ApproveTheModel.Parameters.ModelApprovalStatus"),
+    "tuning_run": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.NameTheTuningJob.Parameters[name.$]"),
+    "deploy_run": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.NameTheDeploy.Parameters[name.$]"),
+    "rule_role": One("SageMaker", "AWS::Events::Rule", "Targets[0].RoleArn", where=APPROVAL_RULE),
+    "rule": One("SageMaker", "AWS::Events::Rule", "@Arn", where=APPROVAL_RULE),
+    "deploy_queue": One("SageMaker", "AWS::Events::Rule", "Targets[0].DeadLetterConfig.Arn", where=APPROVAL_RULE),
+    # The deploy's dead-letter queue has no name; the Model Monitor's has one.
+    "deploy_queue_key": One("SageMaker", "AWS::SQS::Queue", "KmsMasterKeyId", where="!QueueName"),
+    "endpoint_volume_key": Each("SageMaker", PIPELINE, f"{DEPLOY_CONFIG}.KmsKeyId"),
+    "pipeline_capture_key": Each("SageMaker", PIPELINE, f"{DEPLOY_CONFIG}.DataCaptureConfig.KmsKeyId"),
+    "train_input": (Each("SageMaker", PIPELINE, f"{TRAIN}.InputDataConfig[ChannelName=train].DataSource.S3DataSource.S3Uri"),
+                    Each("SageMaker", PIPELINE, f"{TUNE}.InputDataConfig[ChannelName=train].DataSource.S3DataSource.S3Uri")),
+    "train_output": (Each("SageMaker", PIPELINE, f"{TRAIN}.OutputDataConfig.S3OutputPath"),
+                     Each("SageMaker", PIPELINE, f"{TUNE}.OutputDataConfig.S3OutputPath")),
+    "train_output_key": (Each("SageMaker", PIPELINE, f"{TRAIN}.OutputDataConfig.KmsKeyId"),
+                         Each("SageMaker", PIPELINE, f"{TUNE}.OutputDataConfig.KmsKeyId")),
+    "train_volume_key": (Each("SageMaker", PIPELINE, f"{TRAIN}.ResourceConfig.VolumeKmsKeyId"),
+                         Each("SageMaker", PIPELINE, f"{TUNE}.ResourceConfig.VolumeKmsKeyId")),
+    "train_subnets": (Each("SageMaker", PIPELINE, f"{TRAIN}.VpcConfig.Subnets"),
+                      Each("SageMaker", PIPELINE, f"{TUNE}.VpcConfig.Subnets")),
+    "model_subnets": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.CreateModel.Parameters.VpcConfig.Subnets"),
+    "checkpoints": (Each("SageMaker", PIPELINE, f"{TRAIN}.CheckpointConfig.S3Uri"),
+                    Each("SageMaker", PIPELINE, f"{TUNE}.CheckpointConfig.S3Uri")),
     "capture": (
-        Each("SageMaker", PIPELINE, {
-            "uri": "DefinitionString#json.States.CreateEndpointConfig.Parameters.DataCaptureConfig.DestinationS3Uri",
-            "key": "DefinitionString#json.States.CreateEndpointConfig.Parameters.DataCaptureConfig.KmsKeyId"}),
+        Each("SageMaker", PIPELINE, {"uri": f"{DEPLOY_CONFIG}.DataCaptureConfig.DestinationS3Uri",
+                                     "key": f"{DEPLOY_CONFIG}.DataCaptureConfig.KmsKeyId"}),
         Each("SageMaker", "AWS::SageMaker::EndpointConfig",
              {"uri": "DataCaptureConfig.DestinationS3Uri", "key": "DataCaptureConfig.KmsKeyId"}),
     ),
@@ -176,8 +200,9 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
         "reports_key": f"{MONITOR_JOB}.MonitoringOutputConfig.KmsKeyId",
         "schedule_subnets": f"{MONITOR_JOB}.NetworkConfig.VpcConfig.Subnets"}),
     "monitor_trigger": Each("SageMaker", "AWS::Events::Rule",
-                            {"arn": "@Arn", "role": "Targets[0].RoleArn", "machine": "Targets[0].Arn"}),
-    "monitor_queue": Each("SageMaker", "AWS::SQS::Queue", {"arn": "@Arn", "key": "KmsMasterKeyId"}),
+                            {"arn": "@Arn", "role": "Targets[0].RoleArn", "machine": "Targets[0].Arn"},
+                            where="EventPattern.detail.EndpointStatus"),
+    "monitor_queue": Each("SageMaker", "AWS::SQS::Queue", {"arn": "@Arn", "key": "KmsMasterKeyId"}, where="QueueName"),
     "producer_policy": Output("Streaming", "ProducerPolicyArn"),
     "analyst_policy": Output("Catalog", "AnalystPolicyArn"),
     # audit trail
@@ -257,12 +282,14 @@ PRINCIPALS: dict[str, Role | Service | AccountPrincipal | Holding] = {
     "ETL job role": Role("{etl_role}"),
     "analyst": Holding(("{analyst_policy}",)),
     "flow-logs role": Role("{flow_logs_role}"),
-    "pipeline role": Role("{pipeline_role}"),
+    "pipeline role": Role("{pipeline_role.arn}"),
+    "deploy role": Role("{deploy_role.arn}"),
+    "approval rule role": Role("{rule_role}"),
+    "EventBridge": Service("events.amazonaws.com"),
     "SageMaker execution role": Role("{execution_role}"),
     "notebook role": Role("{notebook_role}"),
     "monitor setup role": Role("{monitor.role}"),
     "monitor trigger role": Role("{monitor_trigger.role}"),
-    "EventBridge": Service("events.amazonaws.com"),
     "application": AccountPrincipal(),
     "principal with the VPC guard": AccountPrincipal(attached=("{vpc_guard}",)),
     "CloudTrail": Service("cloudtrail.amazonaws.com"),
@@ -330,6 +357,9 @@ def log_group(group: str) -> str:
 FIREHOSE_OBJECT = "{destination}/{destination_prefix|firehose}part-0001.parquet"
 CURATED_OBJECT = "{etl_output|s3arn}" + DAY + "/part-00000.snappy.parquet"
 RUN = "{run|asl}"
+DEPLOY_RUN = "{deploy_run|asl}"
+TUNING_RUN = "{tuning_run|asl}"
+PACKAGE = "model-package/{model_group}/1"
 TRAINED_MODEL = "{train_output|s3arn}" + RUN + "/output/model.tar.gz"
 GLUE_JOB_LOGS = "/aws-glue/jobs/{security_configuration}-role/{etl_role|name}/output"
 GLUE_CRAWLER_LOGS = "/aws-glue/crawlers-role/{crawler.role|name}-{security_configuration}"
@@ -497,14 +527,14 @@ SAGEMAKER_HOPS = (
         ("events:PutRule", "events:PutTargets", "events:DescribeRule"),
         ("arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule",),
         "training-job state changes"),
-    Hop("sagemaker-05", "pipeline", "model", "pipeline role", ("sagemaker:CreateModel",), (f"{SAGEMAKER}:model/{RUN}",),
-        "the trained model (in the VPC)",
+    Hop("sagemaker-05", "deploy", "model", "deploy role", ("sagemaker:CreateModel",), (f"{SAGEMAKER}:model/{DEPLOY_RUN}",),
+        "a model from the approved package (in the VPC)",
         context={"sagemaker:VpcSubnets": "{model_subnets}", "sagemaker:NetworkIsolation": "true"}),
-    Hop("sagemaker-06", "pipeline", "endpoint config", "pipeline role", ("sagemaker:CreateEndpointConfig",),
-        (f"{SAGEMAKER}:endpoint-config/{RUN}",), "variants and data capture",
+    Hop("sagemaker-06", "deploy", "endpoint config", "deploy role", ("sagemaker:CreateEndpointConfig",),
+        (f"{SAGEMAKER}:endpoint-config/{DEPLOY_RUN}",), "variants and data capture",
         kms=(Kms("{endpoint_volume_key}", ("kms:DescribeKey",), "sagemaker"),
              Kms("{pipeline_capture_key}", ("kms:DescribeKey",), "sagemaker"))),
-    Hop("sagemaker-07", "pipeline", "pipeline endpoint", "pipeline role",
+    Hop("sagemaker-07", "deploy", "pipeline endpoint", "deploy role",
         ("sagemaker:DescribeEndpoint", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint"),
         (f"{SAGEMAKER}:endpoint/{{pipeline_endpoint}}",), "the new endpoint config (a failed endpoint is deleted)",
         kms=Kms("{endpoint_volume_key}", ("kms:CreateGrant",), "sagemaker", request={"kms:GrantIsForAWSResource": "true"})),
@@ -839,6 +869,54 @@ INFERENCE_API = (
         (api_method("private_api"),), "nothing: the private API refuses calls not through its VPC endpoint",
         expect="ExplicitlyDenied", denied_by="DenyCallsNotThroughTheVpcEndpoint"),
 )
+LIFECYCLE = (
+    Hop("lifecycle-01", "pipeline", "model registry group", "pipeline role", ("sagemaker:CreateModelPackage",),
+        (f"{SAGEMAKER}:{PACKAGE}",),
+        "the trained (or best tuned) model, PendingManualApproval"),
+    Hop("lifecycle-02", "pipeline", "its package (automatic approval)", "pipeline role",
+        ("sagemaker:UpdateModelPackage",), (f"{SAGEMAKER}:{PACKAGE}",),
+        "ModelApprovalStatus {automatic_approval} (sagemaker.registry.approval automatic only)"),
+    Hop("lifecycle-03", "approval rule", "deploy", "approval rule role", ("states:StartExecution",), ("{deploy}",),
+        "the approval event (package ARN)"),
+    Hop("lifecycle-04", "approval rule", "deploy dead-letter queue", "EventBridge", ("sqs:SendMessage",),
+        ("{deploy_queue}",), "approval events it could not deliver", context={"aws:SourceArn": "{rule}"},
+        kms=Kms("{deploy_queue_key}", ("kms:GenerateDataKey", "kms:Decrypt"))),
+    Hop("lifecycle-05", "deploy", "approved package", "deploy role", ("sagemaker:DescribeModelPackage",),
+        (f"{SAGEMAKER}:{PACKAGE}",), "its approval status and group, checked before deploying"),
+    Hop("lifecycle-06", "deploy", "execution role", "deploy role", ("iam:PassRole",), ("{execution_role}",),
+        "the role the model runs with (CreateModel)", context={"iam:PassedToService": "sagemaker.amazonaws.com"}),
+    Hop("lifecycle-12", "pipeline", "tuning job", "pipeline role", ("sagemaker:CreateHyperParameterTuningJob",),
+        (f"{SAGEMAKER}:hyper-parameter-tuning-job/{TUNING_RUN}",),
+        "the tuning request: the training job definition, in the VPC (sagemaker.tuning.enabled)",
+        context={"sagemaker:VpcSubnets": "{train_subnets}", "sagemaker:NetworkIsolation": "true",
+                 "sagemaker:InterContainerTrafficEncryption": "true"}),
+    Hop("lifecycle-13", "pipeline", "tuning job (wait, best job)", "pipeline role",
+        ("sagemaker:DescribeHyperParameterTuningJob", "sagemaker:StopHyperParameterTuningJob",
+         "sagemaker:ListTrainingJobsForHyperParameterTuningJob", "sagemaker:ListTags"),
+        (f"{SAGEMAKER}:hyper-parameter-tuning-job/{TUNING_RUN}",), "status and the best training job"),
+    Hop("lifecycle-14", "pipeline", "best training job", "pipeline role", ("sagemaker:DescribeTrainingJob",),
+        (f"{SAGEMAKER}:training-job/{TUNING_RUN}-003-1a2b3c4d",), "the best job's model artifact"),
+    Hop("lifecycle-15", "pipeline", "EventBridge rule (tuning .sync)", "pipeline role",
+        ("events:PutRule", "events:PutTargets", "events:DescribeRule"),
+        ("arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMakerTuningJobsRule",),
+        f"state changes of tuning jobs such as {TUNING_RUN}"),
+    # Must fail:
+    Hop("lifecycle-07", "deploy", "approve a package", "deploy role", ("sagemaker:UpdateModelPackage",),
+        (f"{SAGEMAKER}:{PACKAGE}",), "nothing: deploying cannot approve", expect="ImplicitlyDenied"),
+    Hop("lifecycle-08", "deploy", "another group's package", "deploy role",
+        ("sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"),
+        (f"{SAGEMAKER}:model-package/someone-elses-models/1",), "nothing: only this group's packages",
+        expect="ImplicitlyDenied"),
+    Hop("lifecycle-09", "pipeline", "another group", "pipeline role", ("sagemaker:CreateModelPackage",),
+        (f"{SAGEMAKER}:model-package/someone-elses-models/1",), "nothing: it registers in its group only",
+        expect="ImplicitlyDenied"),
+    Hop("lifecycle-10", "approval rule", "training pipeline", "approval rule role", ("states:StartExecution",),
+        ("{pipeline}",), "nothing: the rule starts deploys only", expect="ImplicitlyDenied"),
+    Hop("lifecycle-11", "deploy", "model outside the VPC", "deploy role", ("sagemaker:CreateModel",),
+        (f"{SAGEMAKER}:model/{DEPLOY_RUN}",), "nothing without subnets: the VPC guard {vpc_guard} binds the deploy too",
+        expect="ExplicitlyDenied",
+        denied_by="DenySageMakerResourcesOutsideAVpc"),
+)
 
 ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Streaming ingestion into the data lake": STREAMING,
@@ -851,6 +929,7 @@ ARCHITECTURES: dict[str, tuple[Hop, ...]] = {
     "Batch transform": BATCH_TRANSFORM_HOPS,
     "Model Monitor": MODEL_MONITOR_HOPS,
     "Inference API": INFERENCE_API,
+    "Model registry and approved deploys": LIFECYCLE,
 }
 HOPS: tuple[Hop, ...] = tuple(hop for hops in ARCHITECTURES.values() for hop in hops)
 

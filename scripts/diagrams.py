@@ -144,6 +144,9 @@ ICONS = (
     ("monitor setup", ("integration", "StepFunctions")), ("baseline job", ("ml", "Sagemaker")),
     ("monitoring job", ("ml", "Sagemaker")), ("monitoring schedule", ("ml", "Sagemaker")),
     ("VPC", ("network", "VPC")), ("API", ("network", "APIGateway")),
+    # model registry and approved deploys
+    ("rule", ("integration", "EventbridgeRule")), ("deploy", ("integration", "StepFunctions")),
+    ("package", ("ml", "SagemakerModel")), ("tuning job", ("ml", "SagemakerTrainingJob")),
 )
 
 

@@ -208,6 +208,19 @@ TRACES = (
     Trace(S003, "Real-time inference has a SageMaker Endpoint (internal not public)", "patterns.inference_api.InferenceApi",
           ("prod", "SageMaker", "AWS::ApiGateway::RestApi", "EndpointConfiguration.Types[*]", "PRIVATE"),
           "tests/test_inference_api.py::test_prod_is_a_private_api_that_denies_calls_not_through_its_vpc_endpoint"),
+    Trace(S003, "Choose an algorithm -> Set ranges of hyperparameters -> Choose metric to measure (e.g. maximize area "
+          "under curve)", "patterns.training_pipeline.TrainingPipeline",
+          ("prod", "SageMaker", "AWS::StepFunctions::StateMachine", "DefinitionString",
+           Contains('\\"HyperParameterTuningJobObjective\\":{\\"Type\\":\\"Minimize\\"')),
+          "tests/test_sagemaker.py::test_tuning_searches_the_configured_ranges_toward_the_metrics_own_direction"),
+    Trace(S003, "Sagemaker will run a whole bunch of training models in parallel.",
+          "patterns.training_pipeline.TrainingPipeline",
+          ("prod", "SageMaker", "AWS::StepFunctions::StateMachine", "DefinitionString",
+           Contains('\\"MaxParallelTrainingJobs\\":2')),
+          "tests/test_sagemaker.py::test_tuning_searches_the_configured_ranges_toward_the_metrics_own_direction"),
+    Trace(S003, "Deploy and operationalize machine learning solutions.", "patterns.model_deploy.ModelDeploy",
+          ("sandbox", "SageMaker", "AWS::Events::Rule", "EventPattern.detail.ModelApprovalStatus[*]", "Approved"),
+          "tests/test_sagemaker.py::test_the_rule_matches_approvals_of_this_group_only"),
 )
 
 

@@ -1,4 +1,5 @@
-"""The SageMaker stack: execution role and guard, training pipeline, optional endpoint and notebook.
+"""The SageMaker stack: execution role and guard, training pipeline, model registry and approved-model
+deploys, optional endpoint and notebook.
 
 It maps `settings.sagemaker` to the patterns' props; the ML key, the alerts topic and the log
 retention come from `Shared` (see stacks/shared.py for who owns them).
@@ -6,7 +7,8 @@ retention come from `Shared` (see stacks/shared.py for who owns them).
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from config.settings import Settings
@@ -14,11 +16,13 @@ from patterns.batch_transform import BatchTransform
 from patterns.data_lake import DataLakeStorage
 from patterns.inference_api import InferenceApi, features_from_schema
 from patterns.isolated_network import IsolatedNetwork
+from patterns.model_deploy import ModelDeploy
 from patterns.model_monitor import ModelMonitor
+from patterns.model_registry import ModelPackageGroup
 from patterns.private_notebook import PrivateNotebook
 from patterns.realtime_endpoint import EndpointVariant, RealtimeEndpoint
 from patterns.sagemaker_execution import SageMakerExecution
-from patterns.training_pipeline import TrainingPipeline
+from patterns.training_pipeline import TrainingPipeline, Tuning
 from patterns.xgboost_image import XgboostImage
 from stacks.sensor_dataset import MISSING_FEATURE_VALUE, MODEL_FEATURES, ROOT, SCHEMA_FILE
 from stacks.shared import Shared
@@ -40,19 +44,40 @@ class SageMakerStack(Stack):
             monitoring=ml.model_monitor.enabled,
         )
         pipeline_variant = ml.endpoint_variants[0]
+        # The model registry: the pipeline registers every trained model here; approved packages deploy.
+        self.registry = ModelPackageGroup(self, "Registry", name=f"{prefix}-models", destroy_on_removal=destroy)
+        tuning = ml.tuning
         self.pipeline = TrainingPipeline(
-            self, "Training", name=f"{prefix}-xgboost", endpoint_name=f"{prefix}-pipeline-endpoint",
+            self, "Training", name=f"{prefix}-xgboost", registry=self.registry,
             hyperparameters=ml.xgboost_hyperparameters, lake=lake, ml_key=shared.ml_key, execution=self.execution,
             image=self.image, security_group=sg, subnets=subnets,
             training_instance_type=ml.training_instance_type, training_instance_count=ml.training_instance_count,
             training_volume_gb=ml.training_volume_gb, training_max_runtime_minutes=ml.training_max_runtime_minutes,
             training_input_mode=ml.training_input_mode, managed_spot_training=ml.managed_spot_training,
-            spot_max_wait_minutes=ml.spot_max_wait_minutes, endpoint_variant_name=pipeline_variant.name,
-            endpoint_instance_type=pipeline_variant.instance_type,
+            spot_max_wait_minutes=ml.spot_max_wait_minutes,
+            tuning=Tuning(objective_metric=tuning.objective_metric, objective_type=tuning.objective_type,
+                          ranges=tuning.ranges, max_jobs=tuning.max_jobs, max_parallel_jobs=tuning.max_parallel_jobs,
+                          early_stopping=tuning.early_stopping, warm_start_parents=tuning.warm_start_parents,
+                          warm_start_type=tuning.warm_start_type) if tuning.enabled else None,
+            approval=ml.registry.approval,
+            inference_instance_types=list(dict.fromkeys(v.instance_type for v in ml.endpoint_variants)),
+            log_retention_days=shared.app_log_retention_days, destroy_on_removal=destroy,
+        )
+        self.deploy = ModelDeploy(
+            self, "Deploy", name=f"{prefix}-deploy", endpoint_name=f"{prefix}-pipeline-endpoint",
+            registry=self.registry, lake=lake, ml_key=shared.ml_key, queue_key=shared.ml_key,
+            execution=self.execution, security_group=sg, subnets=subnets,
+            endpoint_variant_name=pipeline_variant.name, endpoint_instance_type=pipeline_variant.instance_type,
             endpoint_instance_count=pipeline_variant.initial_instance_count,
             data_capture_sampling_percent=ml.data_capture_sampling_percent,
             log_retention_days=shared.app_log_retention_days, destroy_on_removal=destroy,
         )
+        # EventBridge delivers approval events it could not start a deploy with to the dead-letter
+        # queue, encrypted with the ML key: the key must let EventBridge of this account use it.
+        shared.ml_key.add_to_resource_policy(iam.PolicyStatement(
+            sid="AllowEventBridgeDeadLetterQueues", principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}))
         self.endpoint = None
         if ml.model_artifact is not None:
             self.endpoint = RealtimeEndpoint(
@@ -73,6 +98,7 @@ class SageMakerStack(Stack):
             self.notebook = PrivateNotebook(
                 self, "Notebook", name=f"{prefix}-notebook", instance_type=ml.notebook_instance_type,
                 ml_key=shared.ml_key, lake=lake, security_group=sg, subnet=subnets[0], pipeline=self.pipeline,
+                pipeline_endpoint=self.deploy.endpoint_name,
                 hosted_endpoint=self.endpoint.endpoint.endpoint_name if self.endpoint else None,
                 destroy_on_removal=destroy,
             )
@@ -81,9 +107,11 @@ class SageMakerStack(Stack):
         if ml.batch_transform.enabled:
             batch = ml.batch_transform
             self.batch_transform = BatchTransform(
-                self, "BatchTransform", name=f"{prefix}-batch-transform", model_package_group=f"{prefix}-models",
+                self, "BatchTransform", name=f"{prefix}-batch-transform", model_package_group=self.registry.group_name,
                 lake=lake, ml_key=shared.ml_key, execution=self.execution, security_group=sg, subnets=subnets,
-                input_prefix=batch.input_prefix or ml.training_data_prefix,
+                # null: the held-out split of the training data (label first, as the transform's filters expect;
+                # not baseline/, which has no label).
+                input_prefix=batch.input_prefix or f"{ml.training_data_prefix}validation/",
                 prediction_columns=prediction_columns(ml.xgboost_hyperparameters),
                 instance_type=batch.instance_type, instance_count=batch.instance_count,
                 max_payload_mb=batch.max_payload_mb, max_concurrent_transforms=batch.max_concurrent_transforms,
@@ -94,7 +122,7 @@ class SageMakerStack(Stack):
         if ml.model_monitor.enabled:
             monitor = ml.model_monitor
             self.monitor = ModelMonitor(
-                self, "Monitor", name=f"{prefix}-monitor", endpoint_name=self.pipeline.endpoint_name,
+                self, "Monitor", name=f"{prefix}-monitor", endpoint_name=self.deploy.endpoint_name,
                 features=MODEL_FEATURES, lake=lake, ml_key=shared.ml_key, execution=self.execution,
                 security_group=sg, subnets=subnets, alerts=shared.alerts, schedule_expression=monitor.schedule,
                 instance_type=monitor.instance_type, volume_gb=monitor.volume_gb,
@@ -106,7 +134,7 @@ class SageMakerStack(Stack):
         if api.enabled:
             # Fronts the pipeline's endpoint: its name is known now, the endpoint exists after a run.
             self.inference_api = InferenceApi(
-                self, "InferenceApi", name=f"{prefix}-inference", endpoint_name=self.pipeline.endpoint_name,
+                self, "InferenceApi", name=f"{prefix}-inference", endpoint_name=self.deploy.endpoint_name,
                 features=features_from_schema(SCHEMA_FILE, MODEL_FEATURES), missing_value=MISSING_FEATURE_VALUE,
                 code_directory=ROOT / "lambda" / "inference_api", key=shared.ml_key, vpc=network.vpc,
                 subnets=subnets, endpoint_security_group=network.endpoint_security_group,
@@ -120,7 +148,9 @@ class SageMakerStack(Stack):
         outputs = {
             "ExecutionRoleArn": self.execution.role.role_arn,
             "TrainingPipelineArn": self.pipeline.state_machine.state_machine_arn,
-            "PipelineEndpointName": self.pipeline.endpoint_name,
+            "PipelineEndpointName": self.deploy.endpoint_name,
+            "ModelPackageGroupName": self.registry.group_name,
+            "DeployStateMachineArn": self.deploy.state_machine.state_machine_arn,
             "XgboostImageUri": self.image.uri,
         }
         if self.execution.guard is not None:

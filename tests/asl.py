@@ -1,9 +1,10 @@
 """A small Amazon States Language walker for the pipeline's control flow.
 
 It runs a definition's states in order with every Task answered by a scripted fake, and supports
-exactly what the training pipeline and the batch transform use: Pass (Parameters, ResultPath, the
-States.Format and States.UUID intrinsics), Task (ResultSelector, ResultPath, Catch), Choice
-(StringEquals, StringEqualsPath, IsPresent, StringMatches, And, Or), Wait, Succeed and Fail. Retries and timing are not modelled. Anything else
+exactly what the training, deploy and batch transform pipelines use: Pass (Parameters, ResultPath,
+the States.Format, States.UUID, States.StringSplit and States.ArrayGetItem intrinsics), Task
+(ResultSelector, ResultPath, Catch), Choice (StringEquals, StringEqualsPath, IsPresent, StringMatches,
+And, Or), Wait, Succeed and Fail. Retries and timing are not modelled. Anything else
 raises, so a definition that grows past this walker fails loudly instead of passing untested.
 """
 
@@ -55,16 +56,46 @@ def put(document: dict, path: str, value: Any) -> dict:
     return result
 
 
-def intrinsic(expression: str, document: dict | None = None) -> str:
-    """States.Format('...{}...', arg, ...) whose args are States.UUID(), 'literals' or JSONPaths."""
-    expression = re.sub(r"States\.UUID\(\)", lambda _: f"'{uuid.uuid4()}'", expression)
-    match = re.fullmatch(r"States\.Format\('([^']*)'((?:, *(?:'[^']*'|\$[\w.\[\]]+))+)\)", expression)
-    if not match:
+def intrinsic(expression: str, document: dict | None = None) -> Any:
+    """Evaluate the intrinsic functions the pipelines use: States.Format, States.UUID,
+    States.StringSplit and States.ArrayGetItem, with string, number and path arguments."""
+    value, rest = _call(expression.strip(), document or {})
+    if rest.strip():
         raise NotImplementedError(f"intrinsic {expression}")
-    text = match.group(1)
-    for arg in re.findall(r"'[^']*'|\$[\w.\[\]]+", match.group(2)):
-        text = text.replace("{}", arg[1:-1] if arg.startswith("'") else str(get(document or {}, arg)), 1)
-    return text
+    return value
+
+
+def _call(text: str, document: dict) -> tuple[Any, str]:
+    if text.startswith("'"):
+        end = text.index("'", 1)
+        return text[1:end], text[end + 1:]
+    if text.startswith("$"):
+        match = re.match(r"\$[\w.\[\]]*", text)
+        return get(document, match.group(0)), text[match.end():]
+    number = re.match(r"-?\d+", text)
+    if number:
+        return int(number.group(0)), text[number.end():]
+    match = re.match(r"States\.(\w+)\(", text)
+    if not match:
+        raise NotImplementedError(f"intrinsic {text}")
+    name, rest, args = match.group(1), text[match.end():].lstrip(), []
+    while not rest.startswith(")"):
+        value, rest = _call(rest.lstrip(), document)
+        args.append(value)
+        rest = rest.lstrip().removeprefix(",").lstrip()
+    rest = rest[1:]
+    if name == "UUID" and not args:
+        return str(uuid.uuid4()), rest
+    if name == "Format":
+        template, *values = args
+        for value in values:
+            template = template.replace("{}", str(value), 1)
+        return template, rest
+    if name == "StringSplit":
+        return [part for part in args[0].split(args[1]) if part], rest
+    if name == "ArrayGetItem":
+        return args[0][args[1]], rest
+    raise NotImplementedError(f"intrinsic States.{name}")
 
 
 def resolve(template: Any, document: dict) -> Any:

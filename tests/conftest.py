@@ -126,6 +126,13 @@ CUSTOM_OVERRIDES = {
         "batch_transform": {"enabled": True, "instance_type": "ml.c5.xlarge", "instance_count": 2,
                             "max_payload_mb": 20, "max_concurrent_transforms": 4,
                             "input_prefix": "scoring/sensor_readings/", "timeout_minutes": 60},
+        "xgboost_hyperparameters": {"eval_metric": "mlogloss,merror"},
+        "tuning": {"enabled": True, "objective_metric": "validation:merror",
+                   "ranges": {"alpha": {"min": 0.001, "max": 10, "scaling": "Logarithmic"},
+                              "subsample": {"min": 0.5, "max": 1, "scaling": "Linear"}},
+                   "max_jobs": 10, "max_parallel_jobs": 3, "early_stopping": "Off",
+                   "warm_start_parents": ["acme-ml-xgboost-1a2b3c4d"], "warm_start_type": "TransferLearning"},
+        "registry": {"approval": "manual"},
     },
     "lake_formation": {
         "enabled": True,

@@ -30,6 +30,8 @@ from patterns.dataset_table import DatasetTable  # noqa: E402
 from patterns.glue_security import GlueSecurity  # noqa: E402
 from patterns.isolated_network import IsolatedNetwork  # noqa: E402
 from patterns.keys import customer_managed_key  # noqa: E402
+from patterns.model_deploy import ModelDeploy  # noqa: E402
+from patterns.model_registry import ModelPackageGroup  # noqa: E402
 from patterns.private_notebook import PrivateNotebook  # noqa: E402
 from patterns.realtime_endpoint import RealtimeEndpoint  # noqa: E402
 from patterns.sagemaker_execution import SageMakerExecution  # noqa: E402
@@ -70,9 +72,12 @@ network = IsolatedNetwork(stack, "Network", name="acme-ml", cidr="10.40.0.0/16",
 execution = SageMakerExecution(stack, "Execution", name_prefix="acme", lake=lake, ml_key=key, vpc=network.vpc)
 image = XgboostImage(stack, "XgboostImage")
 placement = {"security_group": network.workload_security_group, "subnets": network.subnets.subnets}
-pipeline = TrainingPipeline(stack, "Training", name="acme-xgboost", endpoint_name="acme-endpoint", lake=lake,
+registry = ModelPackageGroup(stack, "Registry", name="acme-models")
+pipeline = TrainingPipeline(stack, "Training", name="acme-xgboost", registry=registry, lake=lake,
                             ml_key=key, execution=execution, image=image, hyperparameters={"num_round": "10"},
                             **placement)
+ModelDeploy(stack, "Deploy", name="acme-deploy", endpoint_name="acme-endpoint", registry=registry, lake=lake,
+            ml_key=key, queue_key=key, execution=execution, **placement)
 RealtimeEndpoint(stack, "Hosting", name="acme-endpoint", model_artifact="s3://acme-models/model.tar.gz",
                  lake=lake, ml_key=key, execution=execution, image=image, alerts=alerts, **placement)
 PrivateNotebook(stack, "Notebook", name="acme-notebook", ml_key=key, lake=lake,

@@ -119,3 +119,19 @@ def test_a_batch_transform_run_is_priced_per_run_not_idle(sandbox, prod):
     idle, per_run = table.split("Per batch transform run")
     assert "batch transform" not in idle and "| SageMaker | one batch transform run" in per_run
     assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(23.85)  # nothing idle
+
+
+def test_a_pipeline_run_is_priced_per_run_and_tuning_multiplies_it(sandbox, prod):
+    from config.aws_limits import TRAINING_INSTANCE_TYPES
+
+    assert set(TRAINING_INSTANCE_TYPES) <= set(costs.PRICES["sagemaker_training_hour"])
+    (single,) = [line for line in costs.lines_for("SageMaker", sandbox.templates["SageMaker"])
+                 if line.when == "per pipeline run"]
+    assert single.monthly_usd == pytest.approx(1 * 1 * 1.0 * 0.115)  # one ml.m5.large job, at most 60 minutes
+    (tuned,) = [line for line in costs.lines_for("SageMaker", prod.templates["SageMaker"])
+                if line.when == "per pipeline run"]
+    assert tuned.monthly_usd == pytest.approx(4 * 1 * 1.0 * 0.23)  # 4 tuning jobs of one ml.m5.xlarge
+    assert "tuning job, 4 training jobs" in tuned.item
+    table = costs.render(costs.report(prod.assembly_dir), "Idle cost")
+    assert table.split("Per training pipeline run")[1].count("one pipeline run at most") == 1
+    assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(23.85)  # not idle

@@ -34,6 +34,8 @@ from patterns.isolated_network import IsolatedNetwork
 from patterns.keys import customer_managed_key
 from patterns.kinesis_stream import EncryptedStream
 from patterns.log_groups import RETENTION, encrypted_log_group
+from patterns.model_deploy import ModelDeploy
+from patterns.model_registry import ModelPackageGroup
 from patterns.parquet_delivery import ParquetDelivery
 from patterns.private_notebook import PrivateNotebook
 from patterns.realtime_endpoint import RealtimeEndpoint
@@ -41,7 +43,7 @@ from patterns.record_transform import RecordTransform
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.saved_queries import SavedQuery
 from patterns.streaming_alarms import StreamingAlarms
-from patterns.training_pipeline import TrainingPipeline
+from patterns.training_pipeline import TrainingPipeline, Tuning
 from patterns.xgboost_image import XgboostImage
 from patterns.zone_crawler import ZoneCrawler
 from stacks.app_factory import PROJECT_ROOT
@@ -660,7 +662,8 @@ def ml_base_in(stack: cdk.Stack) -> MlBase:
 
 def pipeline_in(stack: cdk.Stack, base: MlBase, **props) -> TrainingPipeline:
     props = {"hyperparameters": {"num_round": "10"}, **props}
-    return TrainingPipeline(stack, "Training", name="acme-xgboost", endpoint_name="acme-endpoint", lake=base.lake,
+    registry = ModelPackageGroup(stack, "Registry", name="acme-models")
+    return TrainingPipeline(stack, "Training", name="acme-xgboost", registry=registry, lake=base.lake,
                             ml_key=base.key, execution=base.execution, image=base.image, **base.placement, **props)
 
 
@@ -731,7 +734,10 @@ def test_training_pipeline_alone_trains_on_demand_isolated_and_encrypted_and_kee
     assert training["OutputDataConfig"]["KmsKeyId"] == f"<GetAtt:{logical_id(stack, base.lake.key)}.Arn>"
     assert training["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"].endswith("/training/train/")
     assert "EnableManagedSpotTraining" not in training  # on-demand unless asked
-    assert definition["TimeoutSeconds"] == (60 + 120 + 60) * 60
+    assert definition["TimeoutSeconds"] == (60 + 30) * 60  # training on demand, then 30 minutes to register
+    # Registered for a person to approve unless asked otherwise; the role cannot approve.
+    assert definition["States"]["RegisterTheModel"]["Parameters"]["ModelApprovalStatus"] == "PendingManualApproval"
+    assert "ApproveTheModel" not in definition["States"]
     template.has_resource("AWS::Logs::LogGroup", {
         "Properties": {"LogGroupName": "/aws/vendedlogs/states/acme-xgboost", "RetentionInDays": 365,
                        "KmsKeyId": get_att_arn(stack, base.key)},
@@ -747,7 +753,12 @@ def test_training_pipeline_alone_trains_on_demand_isolated_and_encrypted_and_kee
      "spot_max_wait_minutes=30 must be at least training_max_runtime_minutes=60 with spot training"),
     ({"training_input_mode": "Stream"}, "training_input_mode='Stream': use one of File, Pipe, FastFile"),
     ({"hyperparameters": {"num_round": 10}}, "give every value as a string"),
-    ({"data_capture_sampling_percent": 101}, "data_capture_sampling_percent=101: use 0"),
+    ({"approval": "auto"}, "approval='auto': use one of automatic, manual"),
+    ({"tuning": Tuning(objective_metric="validation:auc", objective_type="Maximise", ranges={})},
+     "tuning: objective_type='Maximise': use Maximize or Minimize; ranges={}: give at least one"),
+    ({"tuning": Tuning(objective_metric="validation:auc", objective_type="Maximize",
+                       ranges={"eta": {"min": 0.1, "max": 0.5}}, max_jobs=2, max_parallel_jobs=3)},
+     "max_parallel_jobs=3 must be 1..max_jobs=2"),
 ])
 def test_training_pipeline_refuses_props_sagemaker_would_reject(props, message):
     stack = bare_stack()
@@ -788,6 +799,47 @@ def test_realtime_endpoint_alone_is_isolated_encrypted_captured_scaled_and_alarm
     template.resource_count_is("AWS::CloudWatch::Alarm", 2)
     template.all_resources_properties("AWS::CloudWatch::Alarm", {"AlarmActions": [topic], "OKActions": [topic]})
     assert set(endpoint.alarms) == {"primary-5xxErrors", "primary-ModelLatency"}
+
+
+def test_training_pipeline_alone_tunes_on_spot_with_the_job_definition_of_a_training_job():
+    stack = bare_stack()
+    base = ml_base_in(stack)
+    pipeline_in(stack, base, managed_spot_training=True, approval="automatic", tuning=Tuning(
+        objective_metric="validation:auc", objective_type="Maximize", ranges={"eta": {"min": 0.1, "max": 0.5}},
+        max_jobs=6, max_parallel_jobs=2))
+    definition = state_machine_definition(Template.from_stack(stack))
+    tune = definition["States"]["Tune"]["Parameters"]
+    job = tune["TrainingJobDefinition"]
+    assert (job["EnableManagedSpotTraining"], job["EnableNetworkIsolation"],
+            job["EnableInterContainerTrafficEncryption"]) == (True, True, True)
+    assert job["CheckpointConfig"]["S3Uri"].endswith("/checkpoints/")
+    assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
+    assert job["StaticHyperParameters"] == {"num_round": "10"}
+    # Three sequential batches of two jobs, each up to the runtime and the spot wait, then 30 minutes.
+    assert definition["TimeoutSeconds"] == (3 * (60 + 120) + 30) * 60
+    assert definition["States"]["RegisterTheModel"]["Next"] == "ApproveTheModel"
+
+
+def test_model_deploy_alone_starts_only_on_approvals_of_its_group_and_keeps_undelivered_events():
+    stack = bare_stack()
+    base = ml_base_in(stack)
+    registry = ModelPackageGroup(stack, "Registry", name="acme-models", destroy_on_removal=True)
+    deploy = ModelDeploy(stack, "Deploy", name="acme-deploy", endpoint_name="acme-endpoint", registry=registry,
+                         lake=base.lake, ml_key=base.key, queue_key=base.key, execution=base.execution,
+                         **base.placement)
+    template = Template.from_stack(stack)
+    template.has_resource("AWS::SageMaker::ModelPackageGroup", {
+        "Properties": {"ModelPackageGroupName": "acme-models"}, "DeletionPolicy": "Delete"})
+    template.has_resource_properties("AWS::Events::Rule", {
+        "EventPattern": {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"],
+                         "detail": {"ModelPackageGroupName": ["acme-models"], "ModelApprovalStatus": ["Approved"]}},
+        "Targets": [Match.object_like({"Arn": {"Ref": logical_id(stack, deploy.state_machine)},
+                                       "DeadLetterConfig": {"Arn": get_att_arn(stack, deploy.dead_letter_queue)}})]})
+    template.has_resource("AWS::SQS::Queue", {"Properties": Match.object_like({
+        "KmsMasterKeyId": get_att_arn(stack, base.key)}), "DeletionPolicy": "Retain"})
+    definition = state_machine_definition(template)
+    assert definition["StartAt"] == "NameTheDeploy"
+    assert definition["States"]["CreateModel"]["Parameters"]["Containers"] == [{"ModelPackageName.$": "$.run.package"}]
 
 
 def test_private_notebook_alone_has_no_internet_no_root_an_encrypted_kept_volume_and_imdsv2():

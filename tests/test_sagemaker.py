@@ -1,4 +1,5 @@
-"""The SageMaker stack: role scope, VPC guard, the pipeline's training parameters, hosting, notebook.
+"""The SageMaker stack: role scope, VPC guard, the training pipeline (train or tune, register), the
+deploy of approved packages, hosting, notebook.
 
 Resources are found by what they are (trust, statements, the output or property that refers to
 them), never by fragments of logical ids; cross-stack references are followed to the producer
@@ -12,10 +13,10 @@ import re
 from typing import Any
 from unittest.mock import ANY
 
-from aws_cdk.assertions import Capture, Match, Template
+from aws_cdk.assertions import Match, Template
 
 from config.settings import MAX_NAME_PREFIX
-from patterns.training_pipeline import run_name_stem
+from patterns.training_pipeline import run_name_stem, tuning_name_stem
 from patterns.xgboost_image import IMAGE_MAP
 from tests import asl
 
@@ -79,15 +80,38 @@ def PIPELINE_MACHINE(synth) -> dict:  # noqa: N802 - the training pipeline among
     return {"Properties": {"StateMachineName": f"{synth.built.settings.name_prefix}-xgboost"}}
 
 
-def definition(synth) -> dict:
-    """The state machine definition, with every CloudFormation token replaced by its `marker`."""
-    (machine,) = template(synth).find_resources("AWS::StepFunctions::StateMachine", PIPELINE_MACHINE(synth)).values()
-    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+def machine_of(synth, which: str = "xgboost") -> tuple[str, dict]:
+    """(logical id, resource) of the state machine named `<prefix>-<which>`: the training pipeline
+    (xgboost) or the deploy of approved packages (deploy)."""
+    name = f"{synth.built.settings.name_prefix}-{which}"
+    ((machine_id, machine),) = template(synth).find_resources("AWS::StepFunctions::StateMachine", {
+        "Properties": {"StateMachineName": name}}).items()
+    return machine_id, machine
+
+
+def definition(synth, which: str = "xgboost") -> dict:
+    """A state machine's definition, with every CloudFormation token replaced by its `marker`."""
+    parts = machine_of(synth, which)[1]["Properties"]["DefinitionString"]["Fn::Join"][1]
     return json.loads("".join(p if isinstance(p, str) else marker(synth, p) for p in parts))
 
 
-def states(synth) -> dict[str, dict]:
-    return definition(synth)["States"]
+def states(synth, which: str = "xgboost") -> dict[str, dict]:
+    return definition(synth, which)["States"]
+
+
+def deploy_states(synth) -> dict[str, dict]:
+    return states(synth, "deploy")
+
+
+def job_definition(synth) -> dict:
+    """What every training job of a run is made of: the Train step's request, or with tuning the
+    tuning job's TrainingJobDefinition."""
+    graph = states(synth)
+    if ml_settings(synth).tuning.enabled:
+        assert "Train" not in graph
+        return graph["Tune"]["Parameters"]["TrainingJobDefinition"]
+    assert "Tune" not in graph
+    return graph["Train"]["Parameters"]
 
 
 def statements_by_sid(policy: dict) -> dict[str, dict]:
@@ -111,12 +135,9 @@ def execution_role_id(synth) -> str:
     return role_id
 
 
-def pipeline_role_id(synth) -> str:
-    """The role the state machine runs as."""
-    role = Capture()
-    template(synth).has_resource_properties("AWS::StepFunctions::StateMachine", {
-        **PIPELINE_MACHINE(synth)["Properties"], "RoleArn": {"Fn::GetAtt": [role, "Arn"]}})
-    return role.as_string()
+def pipeline_role_id(synth, which: str = "xgboost") -> str:
+    """The role a state machine runs as (the training pipeline's by default)."""
+    return machine_of(synth, which)[1]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
 
 
 def policies_attached_to(synth, role_id: str) -> dict[str, dict]:
@@ -146,8 +167,8 @@ def execution_statements(synth) -> dict[str, dict]:
     return statements_by_sid(grants_of(synth, execution_role_id(synth)))
 
 
-def pipeline_statements(synth) -> dict[str, dict]:
-    return statements_by_sid(grants_of(synth, pipeline_role_id(synth)))
+def pipeline_statements(synth, which: str = "xgboost") -> dict[str, dict]:
+    return statements_by_sid(grants_of(synth, pipeline_role_id(synth, which)))
 
 
 # ---------------------------------------------------------------- image
@@ -238,8 +259,10 @@ def test_vpc_guard_denies_jobs_and_models_without_subnets(sandbox, custom):
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Null": {"sagemaker:VpcSubnets": "true"}}
     assert set(statement["Action"]) == GUARDED
-    # Attached to the role that creates the jobs and models: the pipeline's.
-    assert {"Ref": pipeline_role_id(sandbox)} in guard["Properties"]["Roles"]
+    # Attached to the roles that create the jobs and models: the pipeline's and the deploy's (and the
+    # batch transform's, tests/test_batch_transform.py).
+    assert {pipeline_role_id(sandbox), pipeline_role_id(sandbox, "deploy")} <= {
+        r["Ref"] for r in guard["Properties"]["Roles"]}
     template(sandbox).has_output("VpcOnlyGuardPolicyArn", {"Value": {"Ref": guard_id}})
     assert guards(custom) == {}  # the switch really turns it off
 
@@ -248,17 +271,29 @@ def test_vpc_guard_denies_jobs_and_models_without_subnets(sandbox, custom):
 
 
 def test_every_sagemaker_step_retries_transient_errors_and_fails_with_the_cause(synth):
-    graph = definition(synth)
-    assert graph["States"]["Failed"] == {"Type": "Fail", "CausePath": "$.error.Cause", "ErrorPath": "$.error.Error"}
-    for name in ("Train", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint",
-                 "DeleteFailedEndpoint"):
-        state = graph["States"][name]
-        expected = (["SageMaker.ThrottlingException", "SageMaker.InternalFailure", "States.Timeout"]
-                    if ":aws-sdk:" in state["Resource"]  # SDK integrations name errors after the SDK's exceptions
-                    else ["SageMaker.AmazonSageMakerException", "ThrottlingException", "States.Timeout"])
-        assert state["Retry"][0]["ErrorEquals"] == expected, name
-        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}], name
-    assert graph["States"]["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
+    steps = {"deploy": ("CheckTheApproval", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint",
+                        "DeleteFailedEndpoint")}
+    training = ("Tune", "DescribeTheBestTrainingJob") if ml_settings(synth).tuning.enabled else ("Train",)
+    approving = ("ApproveTheModel",) if ml_settings(synth).registry.approval == "automatic" else ()
+    steps["xgboost"] = (*training, "RegisterTheModel", *approving)
+    for which, names in steps.items():
+        graph = definition(synth, which)
+        assert graph["States"]["Failed"] == {"Type": "Fail", "CausePath": "$.error.Cause",
+                                             "ErrorPath": "$.error.Error"}
+        tasks = {name for name, state in graph["States"].items() if state["Type"] == "Task"}
+        assert tasks == set(names) | ({"FindEndpoint", "PollEndpoint"} if which == "deploy" else set()), which
+        for name in names:
+            state = graph["States"][name]
+            expected = (["SageMaker.ThrottlingException", "SageMaker.InternalFailure", "States.Timeout"]
+                        if ":aws-sdk:" in state["Resource"]  # SDK integrations name errors after the SDK's exceptions
+                        else ["SageMaker.AmazonSageMakerException", "ThrottlingException", "States.Timeout"])
+            assert state["Retry"][0]["ErrorEquals"] == expected, name
+            assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}], name
+    graph = states(synth)
+    if ml_settings(synth).tuning.enabled:
+        assert graph["Tune"]["Resource"].endswith(":states:::sagemaker:createHyperParameterTuningJob.sync")
+    else:
+        assert graph["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
 
 
 # Step Functions' optimized SageMaker integrations (connect-sagemaker); anything else must go
@@ -273,41 +308,354 @@ def test_every_task_is_a_real_step_functions_integration(synth):
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("sagemaker")
-    for name, state in states(synth).items():
-        if state["Type"] != "Task":
-            continue
-        resource = state["Resource"].split(":states:::", 1)[1]
-        if resource.startswith("aws-sdk:sagemaker:"):
-            operation = resource.removeprefix("aws-sdk:sagemaker:")
-            assert operation[0].upper() + operation[1:] in model.operation_names, name
-        else:
-            service, action = resource.removesuffix(".sync").split(":")
-            assert service == "sagemaker" and action in OPTIMIZED_SAGEMAKER, (name, resource)
+    for which in ("xgboost", "deploy"):
+        for name, state in states(synth, which).items():
+            if state["Type"] != "Task":
+                continue
+            resource = state["Resource"].split(":states:::", 1)[1]
+            if resource.startswith("aws-sdk:sagemaker:"):
+                operation = resource.removeprefix("aws-sdk:sagemaker:")
+                operation = operation[0].upper() + operation[1:]
+                assert operation in model.operation_names, name
+                # Every parameter is one the operation takes (the SDK integration passes them as is).
+                members = model.operation_model(operation).input_shape.members
+                assert {k.removesuffix(".$") for k in state["Parameters"]} <= set(members), name
+            else:
+                service, action = resource.removesuffix(".sync").split(":")
+                assert service == "sagemaker" and action in OPTIMIZED_SAGEMAKER, (name, resource)
 
 
-def test_an_endpoint_that_needs_a_person_fails_the_run_instead_of_looping(synth):
-    for status in ("OutOfService", "UpdateRollbackFailed"):
-        assert run_pipeline(synth, FakeSageMaker(existing=[status], after=[]))[0] == "Fail:EndpointNeedsAttention"
-        assert run_pipeline(synth, FakeSageMaker(existing=[None], after=["Creating", status]))[0] == \
-            "Fail:EndpointNeedsAttention"
+# ---------------------------------------------------------------- training pipeline: train or tune, register
 
 
-SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+class FakeTraining:
+    """Answers the training pipeline's tasks like SageMaker; `fail` makes one step fail."""
+
+    ARTIFACT = "s3://curated/models/run/output/model.tar.gz"
+    PACKAGE = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/mlspec-sbx-models/3"
+
+    def __init__(self, fail: str | None = None):
+        self.fail, self.calls = fail, []
+
+    def __call__(self, name: str, parameters: dict):
+        self.calls.append((name, parameters))
+        if name == self.fail:
+            raise asl.TaskError("SageMaker.TrainingJobFailed", "AlgorithmError: bad input")
+        if name == "Train":
+            return {"TrainingJobName": parameters["TrainingJobName"],
+                    "ModelArtifacts": {"S3ModelArtifacts": self.ARTIFACT}}
+        if name == "Tune":
+            name_ = parameters["HyperParameterTuningJobName"]
+            return {"HyperParameterTuningJobName": name_, "HyperParameterTuningJobStatus": "Completed",
+                    "BestTrainingJob": {"TrainingJobName": f"{name_}-003-1a2b3c4d", "FinalHyperParameterTuningJob"
+                                        "ObjectiveMetric": {"MetricName": "validation:mlogloss", "Value": 0.2}}}
+        if name == "DescribeTheBestTrainingJob":
+            return {"TrainingJobName": parameters["TrainingJobName"], "TrainingJobStatus": "Completed",
+                    "ModelArtifacts": {"S3ModelArtifacts": self.ARTIFACT}, "HyperParameters": {"eta": "0.3"}}
+        if name == "RegisterTheModel":
+            return {"ModelPackageArn": self.PACKAGE}
+        return {}
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+def test_a_run_trains_or_tunes_registers_pending_and_approves_only_when_automatic(synth):
+    fake = FakeTraining()
+    outcome, _, document = asl.run(definition(synth), fake, {})
+    assert outcome == "Succeed:Registered"
+    ml = ml_settings(synth)
+    training = ["NameTheTuningJob", "Tune", "DescribeTheBestTrainingJob"] if ml.tuning.enabled else ["Train"]
+    approving = ["ApproveTheModel"] if ml.registry.approval == "automatic" else []
+    assert fake.names() == [n for n in training if n != "NameTheTuningJob"] + ["RegisterTheModel", *approving]
+    calls = dict(fake.calls)
+    register = calls["RegisterTheModel"]
+    assert register["ModelPackageGroupName"] == f"{synth.built.settings.name_prefix}-models"
+    assert register["ModelApprovalStatus"] == "PendingManualApproval"
+    (container,) = register["InferenceSpecification"]["Containers"]
+    assert container["ModelDataUrl"] == FakeTraining.ARTIFACT  # the (best) training job's artifact
+    (mapping_id,) = synth.templates[STACK]["Mappings"]
+    assert container["Image"] == f"<Map:{mapping_id}>"
+    # One idempotency token per run (retries register once), within CreateModelPackage's 36 characters.
+    assert register["ClientToken"] == document["run"]["token"] and len(register["ClientToken"]) <= 36
+    assert register["ModelPackageDescription"] == f"Trained by run {document['run']['name']}"
+    if approving:
+        assert calls["ApproveTheModel"]["ModelPackageArn"] == FakeTraining.PACKAGE
+        assert calls["ApproveTheModel"]["ModelApprovalStatus"] == "Approved"
+    # The execution's output names the package, for `ops smoke` and `ops approve`.
+    assert document["package"] == {"ModelPackageArn": FakeTraining.PACKAGE}
+
+
+def test_the_best_training_job_of_a_tuning_run_becomes_the_model(prod):
+    fake = FakeTraining()
+    asl.run(definition(prod), fake, {})
+    calls = dict(fake.calls)
+    tuning_job = calls["Tune"]["HyperParameterTuningJobName"]
+    assert calls["DescribeTheBestTrainingJob"]["TrainingJobName"] == f"{tuning_job}-003-1a2b3c4d"
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}", tuning_job), tuning_job
+    assert tuning_job.startswith(tuning_name_stem("mlspec-prod-xgboost") + "-")
+
+
+def test_a_training_or_tuning_failure_stops_before_any_package(synth):
+    step = "Tune" if ml_settings(synth).tuning.enabled else "Train"
+    fake = FakeTraining(fail=step)
+    outcome, _, document = asl.run(definition(synth), fake, {})
+    assert outcome == "Fail:Failed"
+    assert document["error"] == {"Error": "SageMaker.TrainingJobFailed", "Cause": "AlgorithmError: bad input"}
+    assert "RegisterTheModel" not in fake.names()
+
+
+def test_a_registration_that_fails_is_never_approved(sandbox):
+    fake = FakeTraining(fail="RegisterTheModel")
+    assert asl.run(definition(sandbox), fake, {})[0] == "Fail:Failed"
+    assert "ApproveTheModel" not in fake.names()
+
+
+def test_manual_approval_leaves_the_package_pending_and_the_role_cannot_approve(prod, sandbox):
+    assert ml_settings(prod).registry.approval == "manual"
+    assert "ApproveTheModel" not in states(prod)
+    assert "ApproveTheModel" not in pipeline_statements(prod)
+    approve = pipeline_statements(sandbox)["ApproveTheModel"]
+    assert approve["Action"] == "sagemaker:UpdateModelPackage"
+
+
+def test_tuning_searches_the_configured_ranges_toward_the_metrics_own_direction(prod):
+    tuning = ml_settings(prod).tuning
+    parameters = states(prod)["Tune"]["Parameters"]
+    config = parameters["HyperParameterTuningJobConfig"]
+    assert config["HyperParameterTuningJobObjective"] == {"Type": "Minimize", "MetricName": "validation:mlogloss"}
+    assert config["ResourceLimits"] == {"MaxNumberOfTrainingJobs": tuning.max_jobs,
+                                       "MaxParallelTrainingJobs": tuning.max_parallel_jobs}
+    assert config["TrainingJobEarlyStoppingType"] == tuning.early_stopping
+    ranges = config["ParameterRanges"]
+    assert ranges["ContinuousParameterRanges"] == [
+        {"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5", "ScalingType": "Auto"}]
+    assert [r["Name"] for r in ranges["IntegerParameterRanges"]] == ["max_depth", "num_round"]
+    # Tuned hyperparameters are not static too (SageMaker rejects that); the others stay.
+    static = parameters["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert set(static) == set(ml_settings(prod).xgboost_hyperparameters) - {"eta", "max_depth", "num_round"}
+    assert "WarmStartConfig" not in parameters  # no parents configured
+
+
+def test_warm_start_scaling_and_early_stopping_come_from_the_settings(custom):
+    parameters = states(custom)["Tune"]["Parameters"]
+    assert parameters["WarmStartConfig"] == {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "acme-ml-xgboost-1a2b3c4d"}],
+        "WarmStartType": "TransferLearning"}
+    config = parameters["HyperParameterTuningJobConfig"]
+    assert config["HyperParameterTuningJobObjective"] == {"Type": "Minimize", "MetricName": "validation:merror"}
+    assert config["TrainingJobEarlyStoppingType"] == "Off"
+    # Overrides merge into the profile's ranges (eta, max_depth, num_round stay).
+    assert config["ParameterRanges"]["ContinuousParameterRanges"] == [
+        {"Name": "alpha", "MinValue": "0.001", "MaxValue": "10", "ScalingType": "Logarithmic"},
+        {"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5", "ScalingType": "Auto"},
+        {"Name": "subsample", "MinValue": "0.5", "MaxValue": "1", "ScalingType": "Linear"}]
+    # The role may read the parents it starts from, and no other tuning job outside its stem.
+    reading = pipeline_statements(custom)["ReadTheWarmStartParents"]
+    assert reading["Resource"]["Fn::Join"][1][-1] == ":hyper-parameter-tuning-job/acme-ml-xgboost-1a2b3c4d"
+
+
+def test_run_names_fit_sagemaker_for_the_longest_name_prefix():
+    longest = "a" * (MAX_NAME_PREFIX - 1) + "-"  # a trailing hyphen is cut, never doubled
+    stem = run_name_stem(f"{longest}-xgboost")
+    name = f"{stem}-{'0' * 8}-{'0' * 4}-{'0' * 4}-{'0' * 4}-{'0' * 12}"
+    assert len(name) <= 63 and SAGEMAKER_NAME.match(name), name
+    tuning = f"{tuning_name_stem(f'{longest}-xgboost')}-{'0' * 8}"
+    assert len(tuning) <= 32 and SAGEMAKER_NAME.match(tuning), tuning
+
+
+def test_one_generated_valid_name_per_run_whatever_the_execution_name(synth):
+    fake = FakeTraining()
+    asl.run(definition(synth), fake, {})
+    calls = dict(fake.calls)
+    run_name = calls["RegisterTheModel"]["ModelPackageDescription"].removeprefix("Trained by run ")
+    assert SAGEMAKER_NAME.match(run_name) and len(run_name) <= 63, run_name
+    stem = {"mlspec-sbx": "mlspec-sbx-xgboost-", "mlspec-prod": "mlspec-prod-xgboost-",
+            "acme-ml": "acme-ml-xgboost-"}[synth.built.settings.name_prefix]
+    assert run_name.startswith(stem)
+    if "Train" in calls:
+        assert calls["Train"]["TrainingJobName"] == run_name
+    assert "$$.Execution.Name" not in json.dumps(definition(synth))
+    second = FakeTraining()
+    asl.run(definition(synth), second, {})
+    assert dict(second.calls)["RegisterTheModel"]["ModelPackageDescription"] != f"Trained by run {run_name}"
+
+
+def network_markers(synth) -> dict[str, Any]:
+    """The VpcConfig every job and model must carry: the network's workload security group and subnets."""
+    return {"SecurityGroupIds": [exported_marker(synth, "MlNetwork", "WorkloadSecurityGroupId")],
+            "Subnets": [f"<{stack_id}:{marker(synth, ref)[1:-1]}>" for stack_id, ref in network_subnets(synth)]}
+
+
+def test_training_runs_isolated_in_the_vpc_with_encryption_everywhere(synth):
+    training = job_definition(synth)
+    settings = ml_settings(synth)
+    assert training["EnableNetworkIsolation"] is True
+    assert training["EnableInterContainerTrafficEncryption"] is True
+    assert training["VpcConfig"] == network_markers(synth)
+    assert len(training["VpcConfig"]["Subnets"]) == synth.built.settings.network.az_count
+    assert training["ResourceConfig"] == {
+        "InstanceType": settings.training_instance_type, "InstanceCount": settings.training_instance_count,
+        "VolumeSizeInGB": settings.training_volume_gb,
+        "VolumeKmsKeyId": exported_marker(synth, "MlNetwork", "MlKeyArn")}
+    assert training["OutputDataConfig"] == {
+        "S3OutputPath": f"s3://{exported_marker(synth, 'DataLake', 'CuratedBucketName')}/models/",
+        "KmsKeyId": exported_marker(synth, "DataLake", "LakeKeyArn")}
+    assert training["RoleArn"] == f"<GetAtt:{execution_role_id(synth)}.Arn>"
+    assert training["StoppingCondition"]["MaxRuntimeInSeconds"] == settings.training_max_runtime_minutes * 60
+    hyperparameters = training.get("HyperParameters", training.get("StaticHyperParameters"))
+    tuned = set(settings.tuning.ranges) if settings.tuning.enabled else set()
+    assert hyperparameters == {k: v for k, v in settings.xgboost_hyperparameters.items() if k not in tuned}
+
+
+def test_training_input_comes_from_the_curated_zone_in_the_configured_mode(synth):
+    training = job_definition(synth)
+    mode = ml_settings(synth).training_input_mode
+    curated = exported_marker(synth, "DataLake", "CuratedBucketName")
+    assert training["AlgorithmSpecification"]["TrainingInputMode"] == mode
+    channels = {c["ChannelName"]: c for c in training["InputDataConfig"]}
+    # The validation channel is what XGBoost computes its validation: metrics on (tuning needs it).
+    assert set(channels) == {"train", "validation"}
+    for name, channel in channels.items():
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        assert uri == f"s3://{curated}/{ml_settings(synth).training_data_prefix}{name}/"
+        assert channel["InputMode"] == mode
+
+
+def test_spot_training_uses_checkpoints_only_when_enabled(sandbox, prod):
+    spot = job_definition(sandbox)
+    assert spot["EnableManagedSpotTraining"] is True
+    assert spot["StoppingCondition"]["MaxWaitTimeInSeconds"] == ml_settings(sandbox).spot_max_wait_minutes * 60
+    assert spot["CheckpointConfig"] == {
+        "S3Uri": f"s3://{exported_marker(sandbox, 'DataLake', 'CuratedBucketName')}/checkpoints/"}
+    on_demand = job_definition(prod)
+    assert "EnableManagedSpotTraining" not in on_demand and "CheckpointConfig" not in on_demand
+    assert "MaxWaitTimeInSeconds" not in on_demand["StoppingCondition"]
+
+
+def test_state_machines_log_and_trace(synth):
+    for which in ("xgboost", "deploy"):
+        machine = machine_of(synth, which)[1]["Properties"]
+        assert machine["TracingConfiguration"] == {"Enabled": True}
+        logging = machine["LoggingConfiguration"]
+        assert (logging["Level"], logging["IncludeExecutionData"]) == ("ALL", False)
+        ((log_group_id,),) = [d["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][:1] for d in logging["Destinations"]]
+        log_group = synth.templates[STACK]["Resources"][log_group_id]
+        assert log_group["Properties"]["LogGroupName"] == f"/aws/vendedlogs/states/{synth.built.settings.name_prefix}-{which}"
+        assert produced(synth, log_group["Properties"]["KmsKeyId"]) == exported(synth, "MlNetwork", "MlKeyArn")
+        assert log_group["Properties"]["RetentionInDays"] == synth.built.settings.log_retention_days
+    template(synth).resource_count_is("AWS::IAM::Policy", 0)
+
+
+def test_pipeline_role_may_register_in_its_group_only_and_pass_only_the_execution_role(synth):
+    prefix = synth.built.settings.name_prefix
+    statements = pipeline_statements(synth)
+    register = statements["RegisterTheModel"]
+    assert register["Action"] == "sagemaker:CreateModelPackage"
+    assert register["Resource"]["Fn::Join"][1][-1] == f":model-package/{prefix}-models/*"
+    # No endpoint, model or key actions are left in the training pipeline's role.
+    actions = {a for s in statements.values() for a in as_list(s["Action"])}
+    assert not {a for a in actions if a.startswith("kms:") or "Endpoint" in a or a == "sagemaker:CreateModel"}
+    for which in ("xgboost", "deploy"):
+        passing = pipeline_statements(synth, which)["PassTheExecutionRole"]
+        assert passing["Resource"] == {"Fn::GetAtt": [execution_role_id(synth), "Arn"]}
+        assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def test_the_model_package_group_is_retained_unless_data_may_be_destroyed(sandbox, prod):
+    for synth, policy in ((sandbox, "Delete"), (prod, "Retain")):
+        ((_, group),) = template(synth).find_resources("AWS::SageMaker::ModelPackageGroup").items()
+        assert group["Properties"]["ModelPackageGroupName"] == f"{synth.built.settings.name_prefix}-models"
+        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == (policy, policy)
+
+
+# ---------------------------------------------------------------- deploy of approved packages
+
+
+def approval_event(synth, status: str = "Approved", group: str | None = None) -> dict:
+    """A "SageMaker Model Package State Change" event as EventBridge delivers it (SageMaker
+    developer guide, events SageMaker sends to EventBridge: model package state change)."""
+    group = group or f"{synth.built.settings.name_prefix}-models"
+    arn = f"arn:aws:sagemaker:eu-west-1:111122223333:model-package/{group}/3"
+    return {
+        "version": "0", "id": "844e2571-85d4-695f-b930-0153b71dcb42",
+        "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
+        "account": "111122223333", "time": "2026-11-24T10:00:00Z", "region": "eu-west-1", "resources": [arn],
+        "detail": {"ModelPackageGroupName": group, "ModelPackageVersion": 3, "ModelPackageArn": arn,
+                   "ModelPackageStatus": "Completed", "ModelApprovalStatus": status,
+                   "CreationTime": 1764000000000},
+    }
+
+
+def matches(pattern: dict, event: dict) -> bool:
+    """EventBridge's matching for the pattern forms used here: every key of the pattern must be in
+    the event, a list matches when the event's value is one of its items, an object recurses."""
+    for key, expected in pattern.items():
+        if key not in event:
+            return False
+        if isinstance(expected, dict):
+            if not isinstance(event[key], dict) or not matches(expected, event[key]):
+                return False
+        elif event[key] not in expected:
+            return False
+    return True
+
+
+def approval_rule(synth) -> dict:
+    ((_, rule),) = template(synth).find_resources("AWS::Events::Rule").items()
+    return rule["Properties"]
+
+
+def test_the_rule_matches_approvals_of_this_group_only(synth):
+    pattern = approval_rule(synth)["EventPattern"]
+    assert matches(pattern, approval_event(synth))
+    assert not matches(pattern, approval_event(synth, "PendingManualApproval"))
+    assert not matches(pattern, approval_event(synth, "Rejected"))
+    assert not matches(pattern, approval_event(synth, group="someone-elses-models"))
+    other = {**approval_event(synth), "detail-type": "SageMaker Model State Change"}
+    assert not matches(pattern, other)
+    assert not matches(pattern, {**approval_event(synth), "source": "acme.sagemaker"})
+
+
+def test_the_rule_starts_the_deploy_with_a_role_that_may_do_nothing_else(synth):
+    rule = approval_rule(synth)
+    deploy_id, _ = machine_of(synth, "deploy")
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": deploy_id}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 7200}
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    role = synth.templates[STACK]["Resources"][role_id]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "events.amazonaws.com"}
+    (statement,) = grants_of(synth, role_id)["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == ("states:StartExecution", {"Ref": deploy_id})
+    # Undeliverable events go to a KMS-encrypted queue that only this rule may send to.
+    queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    queue = synth.templates[STACK]["Resources"][queue_id]["Properties"]
+    assert produced(synth, queue["KmsMasterKeyId"]) == exported(synth, "MlNetwork", "MlKeyArn")
+    (queue_policy,) = template(synth).find_resources("AWS::SQS::QueuePolicy", {"Properties": {
+        "Queues": [{"Ref": queue_id}]}}).values()
+    sending = [s for s in queue_policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert [s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in sending] == [
+        {"Fn::GetAtt": [k, "Arn"]} for k in template(synth).find_resources("AWS::Events::Rule")]
 
 
 class FakeSageMaker:
-    """Answers the pipeline's tasks; `existing` and `after` script DescribeEndpoint before and
-    after the deploy call (None: no such endpoint)."""
+    """Answers the deploy's tasks; `existing` and `after` script DescribeEndpoint before and after
+    the deploy call (None: no such endpoint); `approval` is what DescribeModelPackage says."""
 
-    def __init__(self, existing: list[str | None], after: list[str], *, rolled_back: bool = False):
+    def __init__(self, existing: list[str | None], after: list[str], *, rolled_back: bool = False,
+                 approval: str = "Approved", group: str | None = None):
         self.existing, self.after, self.rolled_back = list(existing), list(after), rolled_back
+        self.approval, self.group = approval, group
         self.calls: list[tuple[str, dict]] = []
         self.deployed = False
 
     def __call__(self, name: str, parameters: dict):
         self.calls.append((name, parameters))
-        if name == "Train":
-            return {"ModelArtifacts": {"S3ModelArtifacts": "s3://curated/models/run/output/model.tar.gz"}}
+        if name == "CheckTheApproval":
+            group = self.group or parameters["ModelPackageName"].split("/")[1]
+            return {"ModelPackageArn": parameters["ModelPackageName"], "ModelPackageGroupName": group,
+                    "ModelApprovalStatus": self.approval, "ModelPackageStatus": "Completed"}
         if name in ("CreateEndpoint", "UpdateEndpoint"):
             self.deployed, self.config = True, parameters["EndpointConfigName"]
             return {}
@@ -323,8 +671,8 @@ class FakeSageMaker:
         return [name for name, _ in self.calls]
 
 
-def run_pipeline(synth, fake: FakeSageMaker) -> tuple[str, list[str]]:
-    outcome, visited, _ = asl.run(definition(synth), fake, {})
+def run_pipeline(synth, fake: FakeSageMaker, event: dict | None = None) -> tuple[str, list[str]]:
+    outcome, visited, _ = asl.run(definition(synth, "deploy"), fake, event or approval_event(synth))
     return outcome, visited
 
 
@@ -332,8 +680,28 @@ def test_first_deploy_creates_the_endpoint_and_succeeds_only_once_it_is_in_servi
     fake = FakeSageMaker(existing=[None], after=["Creating", "Creating", "InService"])
     outcome, _ = run_pipeline(synth, fake)
     assert outcome == "Succeed:EndpointInService"
-    assert fake.names() == ["Train", "CreateModel", "CreateEndpointConfig", "FindEndpoint", "CreateEndpoint",
-                            "PollEndpoint", "PollEndpoint", "PollEndpoint"]
+    assert fake.names() == ["CheckTheApproval", "CreateModel", "CreateEndpointConfig", "FindEndpoint",
+                            "CreateEndpoint", "PollEndpoint", "PollEndpoint", "PollEndpoint"]
+
+
+def test_the_model_is_created_from_the_approved_package_in_the_vpc(synth):
+    fake = FakeSageMaker(existing=[None], after=["InService"])
+    run_pipeline(synth, fake)
+    calls = dict(fake.calls)
+    package = approval_event(synth)["detail"]["ModelPackageArn"]
+    assert calls["CheckTheApproval"] == {"ModelPackageName": package}
+    model = calls["CreateModel"]
+    assert model["Containers"] == [{"ModelPackageName": package}]
+    assert model["EnableNetworkIsolation"] is True and model["VpcConfig"] == network_markers(synth)
+    assert model["ExecutionRoleArn"] == f"<GetAtt:{execution_role_id(synth)}.Arn>"
+
+
+def test_a_package_that_is_not_approved_or_of_another_group_is_never_deployed(synth):
+    for fake in (FakeSageMaker(existing=[], after=[], approval="Rejected"),
+                 FakeSageMaker(existing=[], after=[], approval="PendingManualApproval"),
+                 FakeSageMaker(existing=[], after=[], group="someone-elses-models")):
+        assert run_pipeline(synth, fake)[0] == "Fail:PackageNotApproved"
+        assert fake.names() == ["CheckTheApproval"]
 
 
 def test_a_deployed_endpoint_is_updated_and_awaited(synth):
@@ -367,99 +735,30 @@ def test_a_deploy_that_fails_or_rolls_back_fails_the_run(synth):
     assert run_pipeline(synth, rolled_back)[0] == "Fail:EndpointRolledBack"
 
 
-def test_a_training_failure_stops_before_any_model(synth):
-    def tasks(name, parameters):
-        if name == "Train":
-            raise asl.TaskError("SageMaker.TrainingJobFailed", "AlgorithmError: bad input")
-        raise AssertionError(f"{name} ran after a failed training job")
-
-    outcome, _, document = asl.run(definition(synth), tasks, {})
-    assert outcome == "Fail:Failed"
-    assert document["error"] == {"Error": "SageMaker.TrainingJobFailed", "Cause": "AlgorithmError: bad input"}
+def test_an_endpoint_that_needs_a_person_fails_the_run_instead_of_looping(synth):
+    for status in ("OutOfService", "UpdateRollbackFailed"):
+        assert run_pipeline(synth, FakeSageMaker(existing=[status], after=[]))[0] == "Fail:EndpointNeedsAttention"
+        assert run_pipeline(synth, FakeSageMaker(existing=[None], after=["Creating", status]))[0] == \
+            "Fail:EndpointNeedsAttention"
 
 
-def test_one_generated_valid_name_per_run_whatever_the_execution_name(synth):
+SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+def test_one_generated_valid_name_per_deploy(synth):
     fake = FakeSageMaker(existing=[None], after=["InService"])
     run_pipeline(synth, fake)
     calls = dict(fake.calls)
-    run_name = calls["Train"]["TrainingJobName"]
+    run_name = calls["CreateModel"]["ModelName"]
     assert SAGEMAKER_NAME.match(run_name) and len(run_name) <= 63, run_name
-    stem = {"mlspec-sbx": "mlspec-sbx-xgboost-", "mlspec-prod": "mlspec-prod-xgboost-",
-            "acme-ml": "acme-ml-xgboost-"}[synth.built.settings.name_prefix]
-    assert run_name.startswith(stem)
-    assert calls["CreateModel"]["ModelName"] == run_name
+    assert run_name.startswith(f"{synth.built.settings.name_prefix}-deploy-")
     assert calls["CreateEndpointConfig"]["EndpointConfigName"] == run_name
     assert calls["CreateEndpointConfig"]["ProductionVariants"][0]["ModelName"] == run_name
     assert calls["CreateEndpoint"]["EndpointConfigName"] == run_name
-    assert "$$.Execution.Name" not in json.dumps(definition(synth))
-    second = FakeSageMaker(existing=[None], after=["InService"])
-    run_pipeline(synth, second)
-    assert dict(second.calls)["Train"]["TrainingJobName"] != run_name
 
 
-def test_run_names_fit_sagemaker_for_the_longest_name_prefix():
-    longest = "a" * (MAX_NAME_PREFIX - 1) + "-"  # a trailing hyphen is cut, never doubled
-    stem = run_name_stem(f"{longest}-xgboost")
-    name = f"{stem}-{'0' * 8}-{'0' * 4}-{'0' * 4}-{'0' * 4}-{'0' * 12}"
-    assert len(name) <= 63 and SAGEMAKER_NAME.match(name), name
-
-
-def network_markers(synth) -> dict[str, Any]:
-    """The VpcConfig every job and model must carry: the network's workload security group and subnets."""
-    return {"SecurityGroupIds": [exported_marker(synth, "MlNetwork", "WorkloadSecurityGroupId")],
-            "Subnets": [f"<{stack_id}:{marker(synth, ref)[1:-1]}>" for stack_id, ref in network_subnets(synth)]}
-
-
-def test_training_runs_isolated_in_the_vpc_with_encryption_everywhere(synth):
-    training = states(synth)["Train"]["Parameters"]
-    settings = ml_settings(synth)
-    assert training["EnableNetworkIsolation"] is True
-    assert training["EnableInterContainerTrafficEncryption"] is True
-    assert training["VpcConfig"] == network_markers(synth)
-    assert len(training["VpcConfig"]["Subnets"]) == synth.built.settings.network.az_count
-    assert training["ResourceConfig"] == {
-        "InstanceType": settings.training_instance_type, "InstanceCount": settings.training_instance_count,
-        "VolumeSizeInGB": settings.training_volume_gb,
-        "VolumeKmsKeyId": exported_marker(synth, "MlNetwork", "MlKeyArn")}
-    assert training["OutputDataConfig"] == {
-        "S3OutputPath": f"s3://{exported_marker(synth, 'DataLake', 'CuratedBucketName')}/models/",
-        "KmsKeyId": exported_marker(synth, "DataLake", "LakeKeyArn")}
-    assert training["RoleArn"] == f"<GetAtt:{execution_role_id(synth)}.Arn>"
-    assert training["StoppingCondition"]["MaxRuntimeInSeconds"] == settings.training_max_runtime_minutes * 60
-    assert training["HyperParameters"] == dict(settings.xgboost_hyperparameters)
-
-
-def test_training_input_comes_from_the_curated_zone_in_the_configured_mode(synth):
-    training = states(synth)["Train"]["Parameters"]
-    mode = ml_settings(synth).training_input_mode
-    curated = exported_marker(synth, "DataLake", "CuratedBucketName")
-    assert training["AlgorithmSpecification"]["TrainingInputMode"] == mode
-    channels = {c["ChannelName"]: c for c in training["InputDataConfig"]}
-    assert set(channels) == {"train", "validation"}
-    for name, channel in channels.items():
-        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-        assert uri == f"s3://{curated}/{ml_settings(synth).training_data_prefix}{name}/"
-        assert channel["InputMode"] == mode
-
-
-def test_spot_training_uses_checkpoints_only_when_enabled(sandbox, custom):
-    spot = states(sandbox)["Train"]["Parameters"]
-    assert spot["EnableManagedSpotTraining"] is True
-    assert spot["StoppingCondition"]["MaxWaitTimeInSeconds"] == ml_settings(sandbox).spot_max_wait_minutes * 60
-    assert spot["CheckpointConfig"] == {
-        "S3Uri": f"s3://{exported_marker(sandbox, 'DataLake', 'CuratedBucketName')}/checkpoints/"}
-    on_demand = states(custom)["Train"]["Parameters"]
-    assert "EnableManagedSpotTraining" not in on_demand and "CheckpointConfig" not in on_demand
-    assert "MaxWaitTimeInSeconds" not in on_demand["StoppingCondition"]
-
-
-def test_pipeline_model_and_endpoint_config(synth):
-    graph = states(synth)
-    model = graph["CreateModel"]["Parameters"]
-    assert model["EnableNetworkIsolation"] is True and model["VpcConfig"] == network_markers(synth)
-    assert model["ExecutionRoleArn"] == f"<GetAtt:{execution_role_id(synth)}.Arn>"
-    assert model["PrimaryContainer"]["ModelDataUrl.$"] == "$.training.ModelArtifacts.S3ModelArtifacts"
-    config = graph["CreateEndpointConfig"]["Parameters"]
+def test_deploy_endpoint_config(synth):
+    config = deploy_states(synth)["CreateEndpointConfig"]["Parameters"]
     assert config["KmsKeyId"] == exported_marker(synth, "MlNetwork", "MlKeyArn")
     variant = ml_settings(synth).endpoint_variants[0]
     (production,) = config["ProductionVariants"]
@@ -486,8 +785,8 @@ def test_state_machine_logs_and_traces(synth):
     template(synth).resource_count_is("AWS::IAM::Policy", 0)
 
 
-def test_pipeline_role_may_use_the_ml_key_for_endpoint_volumes_only_through_sagemaker(synth):
-    statements = pipeline_statements(synth)
+def test_deploy_role_may_use_the_ml_key_for_endpoint_volumes_only_through_sagemaker(synth):
+    statements = pipeline_statements(synth, "deploy")
     via_sagemaker = {"Fn::Join": ["", ["sagemaker.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
     grant = statements["GrantTheMlKeyToEndpointVolumes"]
     assert grant["Action"] == "kms:CreateGrant"
@@ -501,12 +800,18 @@ def test_pipeline_role_may_use_the_ml_key_for_endpoint_volumes_only_through_sage
     assert describe["Condition"] == {"StringEquals": {"kms:ViaService": via_sagemaker}}
     assert not [s for s in statements.values() if any(a.startswith("kms:") for a in as_list(s["Action"]))
                 and s["Sid"] not in ("GrantTheMlKeyToEndpointVolumes", "DescribeTheKeysThroughSageMaker")]
+    # It reads the group's packages and may not register, approve or change any.
+    actions = {a for s in statements.values() for a in as_list(s["Action"])}
+    assert not {"sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"} & actions
 
 
-def test_pipeline_role_may_pass_only_the_execution_role_to_sagemaker(synth):
-    passing = pipeline_statements(synth)["PassTheExecutionRole"]
-    assert passing["Resource"] == {"Fn::GetAtt": [execution_role_id(synth), "Arn"]}
-    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+def test_the_ml_key_lets_eventbridge_use_the_dead_letter_queue(synth):
+    ((_, key),) = synth.resources("MlNetwork", "AWS::KMS::Key").items()
+    (statement,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+                    if s.get("Sid") == "AllowEventBridgeDeadLetterQueues"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 # ---------------------------------------------------------------- hosting
@@ -618,6 +923,8 @@ def test_each_output_refers_to_what_its_name_says(synth):
         "ExecutionRoleArn": {"Fn::GetAtt": [execution_role_id(synth), "Arn"]},
         "TrainingPipelineArn": {"Ref": machine_id},
         "PipelineEndpointName": f"{prefix}-pipeline-endpoint",
+        "ModelPackageGroupName": f"{prefix}-models",
+        "DeployStateMachineArn": {"Ref": machine_of(synth, "deploy")[0]},
         "XgboostImageUri": {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "uri"]},
     }
     if ml.deny_jobs_outside_vpc:
@@ -646,7 +953,7 @@ def test_each_output_refers_to_what_its_name_says(synth):
         if synth.built.settings.inference_api.quota_requests_per_day is not None:
             expected["InferenceApiKeyId"] = ANY
     assert outputs == expected
-    # The endpoint the pipeline deploys to is the one the output names.
-    graph = states(synth)
+    # The endpoint approved packages deploy to is the one the output names.
+    graph = deploy_states(synth)
     for step in ("FindEndpoint", "CreateEndpoint", "UpdateEndpoint", "PollEndpoint", "DeleteFailedEndpoint"):
         assert graph[step]["Parameters"]["EndpointName"] == f"{prefix}-pipeline-endpoint", step

@@ -86,6 +86,9 @@ def _lf(path: str, value: Any, allowed: str, **kw: Any) -> Bad:
     return Bad(f"lake_formation.{path}", value, allowed, **kw)
 
 
+_TUNING_ON = {"sagemaker": {"tuning": {"enabled": True}}}
+
+
 def _hp(name: str, value: Any, allowed: str) -> Bad:
     return _sm(f"xgboost_hyperparameters.{name}", value, allowed)
 
@@ -345,7 +348,7 @@ MATRIX = [
     _sm("batch_transform.input_prefix", "/scoring/", "is not a key prefix in the curated zone"),
     _sm("batch_transform.input_prefix", "scoring", "ending with '/'"),
     _sm("batch_transform.input_prefix", 5, "a key prefix such as \"training/\" (or null for "
-        "sagemaker.training_data_prefix)"),
+        "the validation/ split of sagemaker.training_data_prefix)"),
     _sm("batch_transform.timeout_minutes", 5, "allowed 10..2880 minutes"),
     # --- sagemaker.model_monitor
     _sm("model_monitor.enabled", "yes", "must be true or false"),
@@ -376,6 +379,49 @@ MATRIX = [
     Bad("inference_api.reserved_concurrency", 0, "(or null for no reservation"),
     Bad("inference_api.manage_account_cloudwatch_role", "true", "must be true or false"),
     Bad("inference_api.privat", True, "did you mean private?"),
+    # automatic model tuning and the model registry
+    _sm("tuning.enabled", "yes", "must be true or false"),
+    _sm("tuning.objective_metric", "validation:precision", "a metric XGBoost emits for tuning: use one of "
+        "validation:accuracy, validation:auc"),
+    _sm("tuning.objective_metric", "auc", "(the direction follows from the metric)"),
+    _sm("tuning.objective_metric", "validation:auc", "xgboost_hyperparameters.eval_metric=\"mlogloss\" computes "
+        "validation:mlogloss; use one of those or add auc to eval_metric", also=_TUNING_ON,
+        shown='sagemaker.tuning.objective_metric="validation:auc" is not emitted'),
+    _sm("tuning.ranges", {"max_bin": {"min": 2, "max": 10}}, "not a tunable hyperparameter of SageMaker's XGBoost: "
+        "use alpha, colsample_bylevel", shown="sagemaker.tuning.ranges.max_bin="),
+    _sm("tuning.ranges", {"etta": {"min": 0.1, "max": 0.5}}, "(did you mean eta?)", shown="sagemaker.tuning.ranges.etta="),
+    _sm("tuning.ranges.eta", 0.3, 'use an object like {"min": 0.1, "max": 0.5, "scaling": "Auto"}'),
+    _sm("tuning.ranges.gamma", {"min": 1}, 'is not a range: use an object like {"min": 0, "max": 5'),
+    _sm("tuning.ranges.eta", {"min": 0.1, "max": 0.5, "step": 0.1}, "is not a range",
+        shown="sagemaker.tuning.ranges.eta="),
+    _sm("tuning.ranges.eta.max", 2, "is outside what eta allows: use a number in [0, 1] (recommended 0.1..0.5)"),
+    _sm("tuning.ranges.subsample.min", 0, "use a number in (0, 1]",
+        also={"sagemaker": {"tuning": {"ranges": {"subsample": {"max": 1}}}}}),
+    _sm("tuning.ranges.eta.min", "0.1", "must be a number: eta is an Continuous range"),
+    _sm("tuning.ranges.max_depth.max", 8.5, "must be a whole number: max_depth is an Integer range"),
+    _sm("tuning.ranges.num_round.min", 0, "use a whole number from 1 up"),
+    _sm("tuning.ranges.eta.min", 0.6, "must be less than max=0.5", shown="sagemaker.tuning.ranges.eta.min=0.6"),
+    _sm("tuning.ranges.eta.scaling", "Exponential", "not a scaling type: use one of Auto, Linear, Logarithmic, "
+        "ReverseLogarithmic"),
+    _sm("tuning.ranges.alpha", {"min": 0, "max": 10, "scaling": "Logarithmic"}, 'needs min > 0 (got 0)',
+        shown='sagemaker.tuning.ranges.alpha.scaling="Logarithmic"'),
+    _sm("tuning.ranges.max_depth.scaling", "ReverseLogarithmic", "works only for continuous ranges within 0 <= x < 1"),
+    _sm("tuning.max_jobs", 0, "allowed 1..500 training jobs"),
+    _sm("tuning.max_jobs", 1, "must be at most max_jobs=1", shown="sagemaker.tuning.max_parallel_jobs=2"),
+    _sm("tuning.max_parallel_jobs", 101, "allowed 1..100 training jobs"),
+    _sm("tuning.early_stopping", "On", "not an early-stopping type: use one of Auto, Off"),
+    _sm("tuning.warm_start_parents", ["a_b"], "is not a tuning job name: use 1..32 letters, digits and hyphens",
+        shown='sagemaker.tuning.warm_start_parents[0]="a_b"'),
+    _sm("tuning.warm_start_parents", ["a" * 33], "is not a tuning job name",
+        shown="sagemaker.tuning.warm_start_parents[0]="),
+    _sm("tuning.warm_start_parents", [f"job-{i}" for i in range(6)], "use at most 5",
+        shown="sagemaker.tuning.warm_start_parents=[6 jobs]"),
+    _sm("tuning.warm_start_parents", ["job-1", "job-1"], "names job-1 more than once"),
+    _sm("tuning.warm_start_type", "Identical", "not a warm-start type: use one of IdenticalDataAndAlgorithm, "
+        "TransferLearning"),
+    _sm("registry.approval", "auto", "not an approval mode: use one of automatic, manual"),
+    _sm("registry.approval", True, "not an approval mode"),
+    _sm("registry.reviewers", ["a"], "the settings of sagemaker.registry are approval"),
 ]
 
 
@@ -704,3 +750,17 @@ def test_a_moved_setting_says_where_it_went_not_a_look_alike():
     (problem,) = error.value.problems
     assert problem.startswith("streaming.log_retention_days=30 is not a setting (it moved to log_retention_days")
     assert "did you mean" not in problem
+
+
+def test_tuning_without_ranges_is_rejected_and_the_direction_follows_the_metric():
+    """Overrides merge into the profile's ranges, so an empty set only comes from a raw mapping."""
+    raw = copy.deepcopy(PROFILES["sandbox"])
+    raw["sagemaker"]["tuning"].update({"enabled": True, "ranges": {}})
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw)
+    assert "sagemaker.tuning.ranges={}: tuning needs at least one hyperparameter range" in str(caught.value)
+    raw["sagemaker"]["tuning"]["ranges"] = {"eta": {"min": 0.1, "max": 0.5}}
+    raw["sagemaker"]["xgboost_hyperparameters"]["eval_metric"] = "auc,rmse"
+    for metric, direction in (("validation:auc", "Maximize"), ("validation:rmse", "Minimize")):
+        raw["sagemaker"]["tuning"]["objective_metric"] = metric
+        assert parse_settings(raw).sagemaker.tuning.objective_type == direction

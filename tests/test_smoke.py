@@ -41,6 +41,7 @@ RAW_BUCKET, CURATED_BUCKET = "mlspec-sbx-raw-123456789012-eu-west-1", "mlspec-sb
 STREAM, JOB, CRAWLER = "mlspec-sbx-sensor-readings", "mlspec-sbx-raw-to-curated", "mlspec-sbx-curated"
 ENDPOINT, WORKGROUP = "mlspec-sbx-pipeline-endpoint", "mlspec-sbx-analytics"
 RESULTS_BUCKET, BATCH = "mlspec-sbx-results-123456789012-eu-west-1", "mlspec-sbx-batch-transform"
+GROUP = "mlspec-sbx-models"
 PROJECTION = {"classification": "parquet", "projection.enabled": "true", "projection.year.type": "integer",
               "projection.year.range": "2024,2099", "projection.month.type": "integer",
               "projection.month.range": "1,12", "projection.month.digits": "2", "projection.day.type": "integer",
@@ -71,6 +72,8 @@ class Sandbox:
         self.endpoint_states: list[tuple[str, str | None]] = []
         self.execution_result = ("SUCCEEDED", None, None)
         self.transform_writes = True
+        self.deploy_result = ("SUCCEEDED", None, None)
+        self.approval = "automatic"  # sagemaker.registry.approval: automatic approves the run's package
         self._deploy(curated_parameters, outputs)
         self.engine = duckdb.connect()
         self.engine.execute("SET TimeZone = 'UTC'")
@@ -115,7 +118,11 @@ class Sandbox:
         batch = client("stepfunctions").create_state_machine(
             name=BATCH, roleArn="arn:aws:iam::123456789012:role/sfn",
             definition=json.dumps({"StartAt": "Transform", "States": {"Transform": {"Type": "Pass", "End": True}}}))
+        self.deploy_machine = client("stepfunctions").create_state_machine(
+            name="mlspec-sbx-deploy", roleArn="arn:aws:iam::123456789012:role/sfn",
+            definition=json.dumps({"StartAt": "Deploy", "States": {"Deploy": {"Type": "Pass", "End": True}}}))
         sagemaker = client("sagemaker")
+        sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
         sagemaker.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/exec",
                                PrimaryContainer={"Image": "xgboost"})
         sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[{
@@ -129,7 +136,8 @@ class Sandbox:
                         "CuratedCrawlerName": CRAWLER},
             "ml-network": {"SubnetIds": "subnet-0a"},
             "sagemaker": {"TrainingPipelineArn": machine["stateMachineArn"], "PipelineEndpointName": ENDPOINT,
-                          "BatchTransformArn": batch["stateMachineArn"]},
+                          "BatchTransformArn": batch["stateMachineArn"],
+                          "DeployStateMachineArn": self.deploy_machine["stateMachineArn"]},
         }
         for suffix, values in stacks.items():
             deploy_stack(self.session, f"mlspec-sbx-{suffix}", values, client=client("cloudformation"))
@@ -162,17 +170,41 @@ class Sandbox:
                 crawler.crawls[-1].status = self.crawl_result or "SUCCEEDED"
         for machine in backend(stepfunctions_backends).state_machines:
             for execution in machine.executions:
-                if execution.status == "RUNNING":
-                    execution.status, execution.error, execution.cause = self.execution_result
-                    if machine.name == BATCH and execution.status == "SUCCEEDED" and self.transform_writes:
-                        # What SageMaker writes: <output path><input key relative to the prefix>.out
-                        label = json.loads(execution.execution_input)["RunName"]
-                        self.client("s3").put_object(
-                            Bucket=RESULTS_BUCKET, Body=b"1,0.91,0.07,0.02\n",
-                            Key=f"batch-predictions/{label}/{BATCH}-0f1e/validation/part-0000.csv.out")
+                if execution.status != "RUNNING":
+                    continue
+                if machine.name == "mlspec-sbx-deploy":
+                    execution.status, execution.error, execution.cause = self.deploy_result
+                    continue
+                execution.status, execution.error, execution.cause = self.execution_result
+                if machine.name == BATCH and execution.status == "SUCCEEDED" and self.transform_writes:
+                    # What SageMaker writes: <output path><input key relative to the prefix>.out
+                    label = json.loads(execution.execution_input)["RunName"]
+                    self.client("s3").put_object(
+                        Bucket=RESULTS_BUCKET, Body=b"1,0.91,0.07,0.02\n",
+                        Key=f"batch-predictions/{label}/{BATCH}-0f1e/validation/part-0000.csv.out")
+                elif execution.status == "SUCCEEDED":
+                    self.register(execution)
         if self.endpoint_states:
             endpoint = backend(sagemaker_backends).endpoints[ENDPOINT]
             endpoint.endpoint_status, endpoint.failure_reason = self.endpoint_states.pop(0)
+
+    def register(self, execution) -> None:
+        """What a training run does at its end: register the model, approve it when approval is
+        automatic; EventBridge then starts the deploy with the approval event."""
+        sagemaker = self.client("sagemaker")
+        arn = sagemaker.create_model_package(
+            ModelPackageGroupName=GROUP, ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={"Containers": [{"Image": "xgboost", "ModelDataUrl": "s3://m/model.tar.gz"}],
+                                    "SupportedContentTypes": ["text/csv"],
+                                    "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+        execution.output = json.dumps({"run": {"name": "mlspec-sbx-xgboost-1"}, "package": {"ModelPackageArn": arn}})
+        if self.approval == "automatic":
+            sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+            self.client("stepfunctions").start_execution(
+                stateMachineArn=self.deploy_machine["stateMachineArn"],
+                input=json.dumps({"detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
+                                  "detail": {"ModelPackageGroupName": GROUP, "ModelPackageArn": arn,
+                                             "ModelApprovalStatus": "Approved"}}))
 
     def firehose(self) -> None:
         kinesis = self.client("kinesis")
@@ -400,10 +432,14 @@ def test_training_then_an_endpoint_that_becomes_in_service(sandbox, capsys):
     sandbox.endpoint_states = [("Creating", None)] * 12 + [("InService", None)]
     backend(sagemakerruntime_backends).results_queue.append(("[0.91, 0.07, 0.02]", "application/json", "primary", ""))
     results = run(sandbox, train=True, invoke=True)
-    assert list(results) == [*HAPPY, "training pipeline", "invoke endpoint"]
+    assert list(results) == [*HAPPY, "training pipeline", "model deploy", "invoke endpoint"]
     assert {r.status for r in results.values()} == {"PASS"}
     assert results["invoke endpoint"].detail == f"{ENDPOINT} answered '[0.91, 0.07, 0.02]'"
+    (package,) = [p["ModelPackageArn"] for p in sandbox.client("sagemaker").list_model_packages(
+        ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]]
     assert results["training pipeline"].detail.startswith("pipeline execution ")
+    assert results["training pipeline"].detail.endswith(f"succeeded: registered {package}")
+    assert results["model deploy"].detail.endswith(f"succeeded: {ENDPOINT} serves {package}")
     assert f"      invoke endpoint: endpoint {ENDPOINT} is Creating (0 s)" in capsys.readouterr().err.splitlines()
 
 
@@ -439,8 +475,28 @@ def test_a_failed_pipeline_names_its_error_and_skips_the_invocation(sandbox):
     assert results["training pipeline"].detail == (
         "pipeline FAILED: SageMaker.ResourceLimitExceeded The account-level service limit 'ml.m5.large for spot "
         "training job usage' is 0 Instances")
-    assert (results["invoke endpoint"].status, results["invoke endpoint"].detail) == ("SKIP",
-                                                                                      "needs training pipeline")
+    assert (results["model deploy"].status, results["model deploy"].detail) == ("SKIP", "needs training pipeline")
+    assert (results["invoke endpoint"].status, results["invoke endpoint"].detail) == ("SKIP", "needs model deploy")
+
+
+def test_a_package_awaiting_manual_approval_says_how_to_approve_it_and_invokes_nothing(sandbox):
+    sandbox.approval = "manual"
+    results = run(sandbox, train=True, invoke=True)
+    (package,) = [p["ModelPackageArn"] for p in sandbox.client("sagemaker").list_model_packages(
+        ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]]
+    assert (results["model deploy"].status, results["model deploy"].detail) == (
+        "SKIP", f"{package} awaits approval (sagemaker.registry.approval is manual): "
+                f"python -m ops approve {package} --wait")
+    assert (results["invoke endpoint"].status, results["invoke endpoint"].detail) == ("SKIP", "needs model deploy")
+    assert backend(sagemakerruntime_backends).results == {}
+
+
+def test_a_failed_deploy_fails_with_its_error(sandbox):
+    sandbox.deploy_result = ("FAILED", "EndpointNeedsAttention", "The endpoint is OutOfService")
+    results = run(sandbox, train=True, invoke=True)
+    assert results["model deploy"].status == "FAIL"
+    assert results["model deploy"].detail.endswith("FAILED: EndpointNeedsAttention The endpoint is OutOfService")
+    assert results["invoke endpoint"].status == "SKIP"
 
 
 # ---------------------------------------------------------------- command line

@@ -94,8 +94,9 @@ def locate(templates: Templates, locator: Any) -> Any:
     stacks = list(templates.raw) if locator.stack == "*" else [locator.stack]
     found = [(stack, logical) for stack in stacks for logical in templates.resources(stack, locator.type)]
     # `where`: only the resources that have this path (one state machine among several).
-    if locator.where:
-        found = [f for f in found if _has(templates, *f, locator.where)]
+    if locator.where:  # "!path": only the resources that do not have it
+        path, negate = locator.where.removeprefix("!"), locator.where.startswith("!")
+        found = [f for f in found if _has(templates, *f, path) != negate]
     if isinstance(locator, dp.One) and len(found) > 1:
         found = [f for f in found if _has(templates, *f, locator.path)]
     if isinstance(locator, dp.One):
@@ -146,6 +147,9 @@ def _filter(value: str, name: str | None) -> str:
         return value.rsplit("/", 1)[-1]
     if name == "asl":
         value = re.sub(r"States\.Format\('([^'{}]*)\{\}([^'{}]*)', *States\.UUID\(\)\)", rf"\g<1>{dp.UUID}\g<2>", value)
+        # A tuning job's name: the first group of a UUID (tuning job names have at most 32 characters).
+        value = re.sub(r"States\.Format\('([^'{}]*)\{\}([^'{}]*)', *States\.ArrayGetItem\(States\.StringSplit\("
+                       r"States\.UUID\(\), *'-'\), *0\)\)", rf"\g<1>{dp.UUID.split('-')[0]}\g<2>", value)
         if "States." in value or "$" in value:
             raise Unresolvable(f"unsupported Step Functions expression {value!r}")
         return value

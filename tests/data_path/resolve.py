@@ -201,12 +201,12 @@ class Templates:
             "AWS::SNS::Topic": f"arn:{PARTITION}:sns:{here}:{name}",
             "AWS::SQS::Queue": f"arn:{PARTITION}:sqs:{here}:{name}",
             "AWS::StepFunctions::StateMachine": f"arn:{PARTITION}:states:{here}:stateMachine:{name}",
+            "AWS::Events::Rule": f"arn:{PARTITION}:events:{here}:rule/{name}",
             "AWS::CloudWatch::Alarm": f"arn:{PARTITION}:cloudwatch:{here}:alarm:{name}",
             "AWS::SageMaker::Model": f"arn:{PARTITION}:sagemaker:{here}:model/{name}",
             "AWS::SageMaker::EndpointConfig": f"arn:{PARTITION}:sagemaker:{here}:endpoint-config/{name}",
             "AWS::SageMaker::Endpoint": f"arn:{PARTITION}:sagemaker:{here}:endpoint/{name}",
             "AWS::SageMaker::NotebookInstance": f"arn:{PARTITION}:sagemaker:{here}:notebook-instance/{name}",
-            "AWS::Events::Rule": f"arn:{PARTITION}:events:{here}:rule/{name}",
         }.get(type_)
 
     # ---- policies ---------------------------------------------------------------------------
