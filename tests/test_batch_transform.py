@@ -101,7 +101,7 @@ def test_without_a_package_it_uses_the_latest_approved_of_the_group(sandbox):
     assert fake.calls["Transform"]["ModelName"] == fake.calls["DeleteTheRunsModel"]["ModelName"] == run
     transform = fake.calls["Transform"]
     assert transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == (
-        f"s3://{bucket(sandbox, 'CuratedBucketName')}/training/sensor_readings/")
+        f"s3://{bucket(sandbox, 'CuratedBucketName')}/training/sensor_readings/validation/")
     assert transform["TransformOutput"]["S3OutputPath"] == (
         f"s3://{bucket(sandbox, 'ResultsBucketName')}/batch-predictions/{run}/")
     assert visited.index("CreateModel") < visited.index("Transform") < visited.index("DeleteTheRunsModel")
@@ -257,5 +257,6 @@ def test_disabled_means_no_state_machine_role_or_grants(tmp_path):
     stack = built.stacks[STACK]
     assert stack.batch_transform is None
     machines = [c for c in stack.node.find_all() if isinstance(c, sfn.StateMachine)]
-    assert [m.node.path for m in machines] == [f"{stack.node.path}/Training/StateMachine"]
+    assert [m.node.path for m in machines] == [f"{stack.node.path}/Training/StateMachine",
+                                               f"{stack.node.path}/Deploy/StateMachine"]
     assert not [c for c in stack.node.find_all() if "BatchTransform" in c.node.path]

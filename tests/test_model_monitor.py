@@ -47,16 +47,26 @@ def policy_of_role(synth, role_id: str) -> dict:
 # ---------------------------------------------------------------- the switch and the image
 
 
+def monitor_rules(synth) -> list[dict]:
+    """The rules that react to endpoint state changes (the deploy's rule reacts to approvals)."""
+    return [rule for rule in synth.resources(STACK, "AWS::Events::Rule").values()
+            if rule["Properties"]["EventPattern"]["detail-type"] == ["SageMaker Endpoint State Change"]]
+
+
+def machine_names(synth) -> list[str]:
+    return [m["Properties"]["StateMachineName"] for m in synth.resources(STACK, "AWS::StepFunctions::StateMachine").values()]
+
+
 def test_the_sandbox_has_no_monitor_and_its_execution_role_no_monitoring_access(sandbox, prod):
     assert not sandbox.built.settings.sagemaker.model_monitor.enabled
-    assert sandbox.resources(STACK, "AWS::Events::Rule") == {}
-    assert len(sandbox.resources(STACK, "AWS::StepFunctions::StateMachine")) == 1
+    assert monitor_rules(sandbox) == []
+    assert not [name for name in machine_names(sandbox) if name.endswith("-monitor")]
     assert "MonitoringScheduleName" not in sandbox.templates[STACK]["Outputs"]
     executions = [p for p in sandbox.resources(STACK, "AWS::IAM::ManagedPolicy").values()
                   if "WriteModelsCheckpointsAndCapture" in json.dumps(p)]
     assert executions and "ReadAndWriteBaselinesAndReports" not in json.dumps(executions)
     assert prod.built.settings.sagemaker.model_monitor.enabled
-    assert len(prod.resources(STACK, "AWS::Events::Rule")) == 1
+    assert len(monitor_rules(prod)) == 1
 
 
 def test_the_analyzer_registries_are_the_sagemaker_sdks():
@@ -110,7 +120,7 @@ def sagemaker_event(endpoint: str, status: str) -> dict:
 def test_the_rule_starts_the_setup_only_when_this_endpoint_goes_in_service(prod):
     from moto.events.models import EventPattern  # moto's EventBridge matcher: an independent reading
 
-    (rule,) = prod.resources(STACK, "AWS::Events::Rule").values()
+    (rule,) = monitor_rules(prod)
     pattern = EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
     assert pattern.matches_event(sagemaker_event(ENDPOINT, "IN_SERVICE"))
     assert not pattern.matches_event(sagemaker_event("mlspec-prod-hosted-endpoint", "IN_SERVICE"))
@@ -120,7 +130,7 @@ def test_the_rule_starts_the_setup_only_when_this_endpoint_goes_in_service(prod)
 
 
 def test_the_trigger_may_only_start_the_setup_and_keeps_what_it_cannot_deliver(prod):
-    (rule,) = prod.resources(STACK, "AWS::Events::Rule").values()
+    (rule,) = monitor_rules(prod)
     (target,) = rule["Properties"]["Targets"]
     setup_id, _ = machine(prod)
     assert target["Arn"] == {"Ref": setup_id}
@@ -129,7 +139,8 @@ def test_the_trigger_may_only_start_the_setup_and_keeps_what_it_cannot_deliver(p
     assert policy_of_role(prod, role_id) == {"StartTheSetup": {
         "Sid": "StartTheSetup", "Effect": "Allow", "Action": "states:StartExecution", "Resource": {"Ref": setup_id}}}
     assert not [p for p in prod.resources(STACK, "AWS::IAM::Policy").values()]  # nothing inline
-    (queue_id, queue), = prod.resources(STACK, "AWS::SQS::Queue").items()
+    (queue_id, queue), = [(i, q) for i, q in prod.resources(STACK, "AWS::SQS::Queue").items()
+                          if q["Properties"].get("QueueName") == "mlspec-prod-monitor-undelivered-triggers"]
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
     key_id = queue["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
     key_policy = prod.resources(STACK, "AWS::KMS::Key")[key_id]["Properties"]["KeyPolicy"]["Statement"]
