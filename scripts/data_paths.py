@@ -85,6 +85,8 @@ REGISTER = f"{DEFINITION}.States.RegisterTheModel"
 APPROVAL_RULE = "EventPattern.detail.ModelApprovalStatus"
 TUNE = f"{DEFINITION}.States.Tune.Parameters.TrainingJobDefinition"  # with sagemaker.tuning.enabled
 DEPLOY_CONFIG = f"{DEFINITION}.States.CreateEndpointConfig.Parameters"
+# The deploy of approved packages (the batch transform has a CreateModel step too).
+DEPLOY = f"{DEFINITION}.States.NameTheDeploy"
 
 FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     # data lake
@@ -153,16 +155,20 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
     "model_group": Output("SageMaker", "ModelPackageGroupName"),
     "deploy": Output("SageMaker", "DeployStateMachineArn"),
     "deploy_role": Each("SageMaker", PIPELINE, {"arn": "RoleArn", "step": f"{DEFINITION}.States.NameTheDeploy.Type"}),
-    "automatic_approval": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.ApproveTheModel.Parameters.ModelApprovalStatus"),
-    "tuning_run": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.NameTheTuningJob.Parameters[name.$]"),
-    "deploy_run": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.NameTheDeploy.Parameters[name.$]"),
+    "automatic_approval": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.ApproveTheModel.Parameters.ModelApprovalStatus",
+                               where=REGISTER),
+    # The pipeline's own training step: absent with sagemaker.tuning.enabled (the tuning job trains).
+    "train_step": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.Train.Resource", where=REGISTER),
+    "tuning_run": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.NameTheTuningJob.Parameters[name.$]",
+                       where=REGISTER),
+    "deploy_run": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.NameTheDeploy.Parameters[name.$]", where=DEPLOY),
     "rule_role": One("SageMaker", "AWS::Events::Rule", "Targets[0].RoleArn", where=APPROVAL_RULE),
     "rule": One("SageMaker", "AWS::Events::Rule", "@Arn", where=APPROVAL_RULE),
     "deploy_queue": One("SageMaker", "AWS::Events::Rule", "Targets[0].DeadLetterConfig.Arn", where=APPROVAL_RULE),
     # The deploy's dead-letter queue has no name; the Model Monitor's has one.
     "deploy_queue_key": One("SageMaker", "AWS::SQS::Queue", "KmsMasterKeyId", where="!QueueName"),
-    "endpoint_volume_key": Each("SageMaker", PIPELINE, f"{DEPLOY_CONFIG}.KmsKeyId"),
-    "pipeline_capture_key": Each("SageMaker", PIPELINE, f"{DEPLOY_CONFIG}.DataCaptureConfig.KmsKeyId"),
+    "endpoint_volume_key": Each("SageMaker", PIPELINE, f"{DEPLOY_CONFIG}.KmsKeyId", where=DEPLOY),
+    "pipeline_capture_key": Each("SageMaker", PIPELINE, f"{DEPLOY_CONFIG}.DataCaptureConfig.KmsKeyId", where=DEPLOY),
     "train_input": (Each("SageMaker", PIPELINE, f"{TRAIN}.InputDataConfig[ChannelName=train].DataSource.S3DataSource.S3Uri"),
                     Each("SageMaker", PIPELINE, f"{TUNE}.InputDataConfig[ChannelName=train].DataSource.S3DataSource.S3Uri")),
     "train_output": (Each("SageMaker", PIPELINE, f"{TRAIN}.OutputDataConfig.S3OutputPath"),
@@ -173,7 +179,8 @@ FACTS: dict[str, Output | One | Each | tuple[Each, ...]] = {
                          Each("SageMaker", PIPELINE, f"{TUNE}.ResourceConfig.VolumeKmsKeyId")),
     "train_subnets": (Each("SageMaker", PIPELINE, f"{TRAIN}.VpcConfig.Subnets"),
                       Each("SageMaker", PIPELINE, f"{TUNE}.VpcConfig.Subnets")),
-    "model_subnets": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.CreateModel.Parameters.VpcConfig.Subnets"),
+    "model_subnets": Each("SageMaker", PIPELINE, f"{DEFINITION}.States.CreateModel.Parameters.VpcConfig.Subnets",
+                          where=DEPLOY),
     "checkpoints": (Each("SageMaker", PIPELINE, f"{TRAIN}.CheckpointConfig.S3Uri"),
                     Each("SageMaker", PIPELINE, f"{TUNE}.CheckpointConfig.S3Uri")),
     "capture": (
@@ -516,17 +523,17 @@ SAGEMAKER_HOPS = (
     Hop("sagemaker-01", "pipeline", "execution role", "pipeline role", ("iam:PassRole",), ("{execution_role}",),
         "the role SageMaker runs jobs and models with", context={"iam:PassedToService": "sagemaker.amazonaws.com"}),
     Hop("sagemaker-02", "pipeline", "training job", "pipeline role", ("sagemaker:CreateTrainingJob",),
-        (f"{SAGEMAKER}:training-job/{RUN}",), "the training request (in the VPC)",
+        (f"{SAGEMAKER}:training-job/{RUN}",), "the training request (in the VPC; {train_step})",
         context={"sagemaker:VpcSubnets": "{train_subnets}", "sagemaker:NetworkIsolation": "true",
                  "sagemaker:InterContainerTrafficEncryption": "true",
                  "sagemaker:VolumeKmsKeyArn": "{train_volume_key}", "sagemaker:OutputKmsKeyArn": "{train_output_key}"}),
     Hop("sagemaker-03", "pipeline", "training job (wait)", "pipeline role",
         ("sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags"),
-        (f"{SAGEMAKER}:training-job/{RUN}",), "job status and tags (the .sync integration reads both)"),
+        (f"{SAGEMAKER}:training-job/{RUN}",), "job status and tags (the .sync integration reads both; {train_step})"),
     Hop("sagemaker-04", "pipeline", "EventBridge rule (.sync)", "pipeline role",
         ("events:PutRule", "events:PutTargets", "events:DescribeRule"),
         ("arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule",),
-        "training-job state changes"),
+        "training-job state changes ({train_step})"),
     Hop("sagemaker-05", "deploy", "model", "deploy role", ("sagemaker:CreateModel",), (f"{SAGEMAKER}:model/{DEPLOY_RUN}",),
         "a model from the approved package (in the VPC)",
         context={"sagemaker:VpcSubnets": "{model_subnets}", "sagemaker:NetworkIsolation": "true"}),

@@ -44,6 +44,108 @@ def test_every_hop_applies_to_some_profile(sandbox, prod, custom):
     assert not unused
 
 
+# When a hop must evaluate, from the settings alone (never from the contract's facts); any hop not
+# named here applies to every profile.
+def _guard(s) -> bool:
+    return s.sagemaker.deny_jobs_outside_vpc
+
+
+def _api(private: bool):
+    return lambda s: s.inference_api.enabled and s.inference_api.private == private
+
+
+APPLIES = {
+    "logs-03": lambda s: s.streaming.alarm_email is not None,
+    "catalog-19": lambda s: s.catalog.data_catalog_encryption,
+    **dict.fromkeys(("sagemaker-02", "sagemaker-03", "sagemaker-04"), lambda s: not s.sagemaker.tuning.enabled),
+    "sagemaker-11": lambda s: s.sagemaker.managed_spot_training,
+    "sagemaker-17": lambda s: s.sagemaker.model_artifact is not None,
+    "sagemaker-18": lambda s: s.sagemaker.data_capture_sampling_percent > 0,
+    "sagemaker-20": lambda s: s.sagemaker.model_artifact is not None,
+    **dict.fromkeys(("sagemaker-21", "sagemaker-22"), lambda s: s.sagemaker.notebook_enabled),
+    **dict.fromkeys(("sagemaker-23", "sagemaker-24", "sagemaker-25", "sagemaker-26", "monitor-16", "monitor-17",
+                     "lifecycle-11"), _guard),
+    **{h.id: lambda s: s.audit.enabled for h in dp.AUDIT},
+    **dict.fromkeys(("audit-05", "audit-20"), lambda s: s.audit.enabled and s.audit.cloudwatch_logs),
+    **{h.id: lambda s: s.lake_formation.enabled for h in dp.LAKE_FORMATION},
+    **{h.id: lambda s: s.sagemaker.batch_transform.enabled for h in dp.BATCH_TRANSFORM_HOPS},
+    "batch-16": lambda s: s.sagemaker.batch_transform.enabled and _guard(s),
+    **{h.id: lambda s: s.sagemaker.model_monitor.enabled for h in dp.MODEL_MONITOR_HOPS
+       if h.id not in ("monitor-16", "monitor-17")},
+    **{h.id: lambda s: s.inference_api.enabled for h in dp.INFERENCE_API},
+    **dict.fromkeys(("api-01", "api-05", "api-09"), _api(private=False)),
+    **dict.fromkeys(("api-02", "api-06", "api-10"), _api(private=True)),
+    "lifecycle-02": lambda s: s.sagemaker.registry.approval == "automatic",
+    **dict.fromkeys(("lifecycle-12", "lifecycle-13", "lifecycle-14", "lifecycle-15"),
+                    lambda s: s.sagemaker.tuning.enabled),
+}
+
+
+def calls_per_hop(requests: list[contract.Request]) -> dict[str, int]:
+    """How many concrete calls each hop evaluated (an unresolvable hop counts none)."""
+    counts = dict.fromkeys((hop.id for hop in dp.HOPS), 0)
+    for r in requests:
+        if r.outcome.get("result") != "Unresolvable":
+            counts[r.hop.id] += 1
+    return counts
+
+
+def test_each_hop_evaluates_exactly_where_its_feature_is_on(request, evaluated):
+    # A fact resolving to zero records makes a hop vanish silently; one resolving to a resource of
+    # a feature that is off makes it check something that does not exist.
+    profile, requests = evaluated
+    settings = request.getfixturevalue(profile).built.settings
+    counts = calls_per_hop(requests)
+    print(f"\n{profile}: calls per hop: " + ", ".join(f"{h}={n}" for h, n in counts.items()))
+    on = {hop.id for hop in dp.HOPS if APPLIES.get(hop.id, lambda s: True)(settings)}
+    assert [h for h in on if not counts[h]] == [], f"{profile}: hops of features that are on evaluated no call"
+    assert [h for h in counts if counts[h] and h not in on] == [], f"{profile}: hops of features that are off evaluated"
+
+
+def test_the_feature_table_names_real_hops():
+    assert set(APPLIES) <= {hop.id for hop in dp.HOPS}
+
+
+# Facts read from one state machine among several, and the machine each must come from
+# (`<prefix>-<suffix>`, the names the stack gives them).
+MACHINE_OF = {
+    "pipeline_role": "xgboost", "run": "xgboost", "automatic_approval": "xgboost", "train_step": "xgboost",
+    "tuning_run": "xgboost", "train_input": "xgboost", "train_output": "xgboost", "train_output_key": "xgboost",
+    "train_volume_key": "xgboost", "train_subnets": "xgboost", "checkpoints": "xgboost",
+    "deploy_role": "deploy", "deploy_run": "deploy", "model_subnets": "deploy", "endpoint_volume_key": "deploy",
+    "pipeline_capture_key": "deploy", "batch": "batch-transform", "monitor": "monitor",
+}
+
+
+def test_state_machine_facts_come_from_the_intended_machine(synth):
+    templates, prefix = templates_of(synth), synth.built.settings.name_prefix
+    for fact, suffix in MACHINE_OF.items():
+        for stack, logical in contract.places(templates, dp.FACTS[fact]):
+            machine = templates.resolve(stack, logical)
+            assert machine["Type"] == dp.PIPELINE, fact
+            assert machine["Properties"]["StateMachineName"] == f"{prefix}-{suffix}", fact
+
+
+def test_queue_and_rule_facts_name_the_queue_each_rule_dead_letters_to(synth):
+    # The deploy's and the Model Monitor's queues are told apart by QueueName (only the monitor's has
+    # one): check them against the queue each rule's target really names.
+    templates = templates_of(synth)
+    known = contract.facts(templates)
+    queues = {templates.attribute("SageMaker", q, "Arn"): templates.resolve("SageMaker", q)["Properties"]["KmsMasterKeyId"]
+              for q in templates.resources("SageMaker", "AWS::SQS::Queue")}
+    rules = {templates.attribute("SageMaker", r, "Arn"): templates.resolve("SageMaker", r)["Properties"]
+             for r in templates.resources("SageMaker", "AWS::Events::Rule")}
+    approval = rules[known["rule"]]
+    assert "ModelApprovalStatus" in approval["EventPattern"]["detail"]
+    assert known["deploy_queue"] == approval["Targets"][0]["DeadLetterConfig"]["Arn"]
+    assert known["deploy_queue_key"] == queues[known["deploy_queue"]]
+    for record in known["monitor_queue"]:
+        (trigger,) = known["monitor_trigger"]
+        assert record["arn"] == rules[trigger["arn"]]["Targets"][0]["DeadLetterConfig"]["Arn"]
+        assert record["key"] == queues[record["arn"]]
+    assert len(known["monitor_queue"]) == len(known["monitor_trigger"]) == int(synth.built.settings.sagemaker.model_monitor.enabled)
+
+
 def test_the_etl_job_reads_the_prefix_firehose_writes(synth):
     # The job reads raw by S3 path; the contract's raw hops follow the object Firehose writes.
     known = contract.facts(templates_of(synth))

@@ -83,6 +83,40 @@ def _has(templates: Templates, stack: str, logical: str, path: str) -> bool:
     return True
 
 
+def _candidates(templates: Templates, locator: One | Each) -> list[tuple[str, str]]:
+    stacks = list(templates.raw) if locator.stack == "*" else [locator.stack]
+    found = [(stack, logical) for stack in stacks for logical in templates.resources(stack, locator.type)]
+    # `where`: only the resources that have this path (one state machine among several).
+    if locator.where:  # "!path": only the resources that do not have it
+        path, negate = locator.where.removeprefix("!"), locator.where.startswith("!")
+        found = [f for f in found if _has(templates, *f, path) != negate]
+    return found
+
+
+def _record(templates: Templates, place: tuple[str, str], locator: Each) -> Any:
+    if isinstance(locator.fields, str):
+        return _path(templates, *place, locator.fields)
+    return {k: _path(templates, *place, p) for k, p in locator.fields.items()}
+
+
+def places(templates: Templates, locator: Any) -> list[tuple[str, str]]:
+    """The (stack, logical id) of each resource a `One` or `Each` fact takes a value from."""
+    if isinstance(locator, tuple):
+        return [place for part in locator for place in places(templates, part)]
+    if isinstance(locator, dp.One):
+        found = [f for f in _candidates(templates, locator) if _has(templates, *f, locator.path)]
+        return found
+    return [f for f in _candidates(templates, locator) if _has_record(templates, f, locator)]
+
+
+def _has_record(templates: Templates, place: tuple[str, str], locator: Each) -> bool:
+    try:
+        _record(templates, place, locator)
+    except (KeyError, IndexError):
+        return False
+    return True
+
+
 def locate(templates: Templates, locator: Any) -> Any:
     if isinstance(locator, tuple):
         return Many(record for part in locator for record in locate(templates, part))
@@ -91,12 +125,7 @@ def locate(templates: Templates, locator: Any) -> Any:
         if locator.optional:
             return Many([templates.output(locator.stack, locator.name)] if present else [])
         return templates.output(locator.stack, locator.name)
-    stacks = list(templates.raw) if locator.stack == "*" else [locator.stack]
-    found = [(stack, logical) for stack in stacks for logical in templates.resources(stack, locator.type)]
-    # `where`: only the resources that have this path (one state machine among several).
-    if locator.where:  # "!path": only the resources that do not have it
-        path, negate = locator.where.removeprefix("!"), locator.where.startswith("!")
-        found = [f for f in found if _has(templates, *f, path) != negate]
+    found = _candidates(templates, locator)
     if isinstance(locator, dp.One) and len(found) > 1:
         found = [f for f in found if _has(templates, *f, locator.path)]
     if isinstance(locator, dp.One):
@@ -111,12 +140,9 @@ def locate(templates: Templates, locator: Any) -> Any:
             raise Unresolvable(f"{locator}: expected one {locator.type} with it, found {len(values)}{detail}")
         return values[0]
     records = Many()
-    for stack, logical in found:
+    for place in found:
         try:
-            if isinstance(locator.fields, str):
-                records.append(_path(templates, stack, logical, locator.fields))
-            else:
-                records.append({k: _path(templates, stack, logical, p) for k, p in locator.fields.items()})
+            records.append(_record(templates, place, locator))
         except (KeyError, IndexError):
             continue  # this resource lacks a field: not a record of this fact
     return records
