@@ -301,8 +301,9 @@ def _pipeline_run(stack: str, props: dict) -> list[Line]:
 SANDBOX_TARGET_USD = 25.0
 # What is not idle, by Line.when: (heading, cost-driver column, unit column), in the report's order.
 RUN_TIME_SECTIONS = {
-    "after a pipeline run": ("After the first pipeline run (the pipeline's endpoint, outside CloudFormation, "
-                             "until deleted):", "run-time cost driver", "USD/month"),
+    "after a pipeline run": ("After the first pipeline run (the pipeline's endpoint and, with Model Monitor, its "
+                             "monitoring schedule: created outside CloudFormation, billed until deleted):",
+                             "run-time cost driver", "USD/month"),
     ASSUMED: ("The audit trail at an assumed volume (not idle: every API call of the account is an event):",
               "volume cost driver", "USD/month"),
     "per pipeline run": ("Per training pipeline run (run-time, not idle; tuning multiplies it by its max jobs):",

@@ -135,3 +135,56 @@ def test_a_pipeline_run_is_priced_per_run_and_tuning_multiplies_it(sandbox, prod
     table = costs.render(costs.report(prod.assembly_dir), "Idle cost")
     assert table.split("Per training pipeline run")[1].count("one pipeline run at most") == 1
     assert costs.total(costs.report(sandbox.assembly_dir)) == pytest.approx(23.85)  # not idle
+
+
+def test_prod_idle_total_matches_a_hand_computation(prod):
+    report = costs.report(prod.assembly_dir)
+    # One customer key per stack: the lake's, streaming's, the catalog's, the ML key, Model Monitor's
+    # undelivered-trigger queue key (SageMaker) and the trail's.
+    keys = {line.stack: line.item for lines in report.values() for line in lines if "KMS key" in line.item}
+    assert keys == dict.fromkeys(("DataLake", "Streaming", "Catalog", "MlNetwork", "SageMaker", "Audit"), "1 KMS key")
+    hand = (6 * 1.00  # KMS keys
+            + 730 * 0.04  # the on-demand stream
+            + (6 + 1 + 1 + 3) * 0.10  # 6 streaming alarms; Model Monitor's 2 single-metric + 1 over 3 metrics
+            + 30 * 10 / 60 * 0.44  # the daily crawler's 10-minute minimum
+            + 30 * 4 * 1 / 60 * 0.44  # the daily ETL job: 2 G.2X workers (4 DPU), 1-minute minimum
+            + 2 * 2 * 730 * 0.01)  # sagemaker.runtime and execute-api, 2 AZs each
+    assert costs.total(report) == pytest.approx(hand) == pytest.approx(68.58)
+
+
+def _sections(table: str) -> dict[str, str]:
+    """The rendered table cut at each run-time section's heading ("idle" is what precedes them)."""
+    cuts = sorted((table.index(heading), when) for when, (heading, _, _) in costs.RUN_TIME_SECTIONS.items()
+                  if heading in table)
+    bounds = [(0, "idle"), *cuts, (len(table), None)]
+    return {when: table[start:end] for (start, when), (end, _) in zip(bounds, bounds[1:])}
+
+
+def test_every_line_is_rendered_in_the_section_of_its_kind(synth):
+    report = costs.report(synth.assembly_dir)
+    sections = _sections(costs.render(report, "Idle cost"))
+    lines = [line for stack in report.values() for line in stack]
+    assert lines and {line.when for line in lines} <= {"idle", *costs.RUN_TIME_SECTIONS}
+    for line in lines:
+        row = f"| {line.stack} | {line.item} | {line.monthly_usd:.2f} |"
+        assert [when for when, text in sections.items() if row in text] == [line.when], row
+    # What exists only once the pipeline has deployed its endpoint is never idle.
+    for line in lines:
+        if "pipeline endpoint" in line.item or line.item.startswith("monitoring schedule"):
+            assert line.when == "after a pipeline run", line.item
+        if line.item.startswith("data-quality baseline"):
+            assert line.when == "per endpoint deployment", line.item
+
+
+def test_the_prose_states_the_computed_idle_totals_and_target(sandbox, prod):
+    import re
+
+    from scripts.docs import ROOT
+
+    text = (ROOT / "docs" / "costs.md").read_text().split("<!-- END generated:idle-cost -->")[1]
+    stated = re.search(r"The sandbox idles at \$([\d.]+) a month, under the \$([\d.]+) target", text)
+    assert stated, "docs/costs.md no longer states the sandbox's idle total"
+    assert float(stated[1]) == pytest.approx(costs.total(costs.report(sandbox.assembly_dir)))
+    assert float(stated[2]) == costs.SANDBOX_TARGET_USD
+    prod_stated = re.search(r"Prod idles at \$([\d.]+)", text)
+    assert prod_stated and float(prod_stated[1]) == pytest.approx(costs.total(costs.report(prod.assembly_dir)))
