@@ -42,7 +42,7 @@ class Trace:
 
 
 S000, S003, S004 = "000_9189b603e09bc9bf.txt", "003_a34f3d96b6317154.txt", "004_0a8284ca0a231664.txt"
-S001 = "001_3d29dc4bf2dd676e.txt"
+S001, S002 = "001_3d29dc4bf2dd676e.txt", "002_2a62d2a8bdcccb0d.txt"
 
 TRACES = (
     Trace(S000, "Forced encryption at upload (necessitates encryption headers)", "patterns.data_lake.DataLakeStorage",
@@ -179,7 +179,7 @@ TRACES = (
           ("sandbox", "Audit", "AWS::Athena::NamedQuery", "Name", "denied-api-calls"),
           "tests/test_audit.py::test_which_api_calls_were_denied"),
     # Lake Formation (lake_formation.enabled; on in the custom synth).
-    Trace("001_3d29dc4bf2dd676e.txt", "AWS Lake Formation is a service that makes it easy to set up a secure data lake in days.",
+    Trace(S001, "AWS Lake Formation is a service that makes it easy to set up a secure data lake in days.",
           "patterns.lake_formation.LakeGovernance",
           ("custom", "Catalog", "AWS::LakeFormation::Resource", "HybridAccessEnabled", True),
           "tests/test_lake_formation.py::test_the_dataset_zones_are_registered_in_hybrid_mode_with_a_role_that_can_use_the_lake_key"),
@@ -221,6 +221,15 @@ TRACES = (
     Trace(S003, "Deploy and operationalize machine learning solutions.", "patterns.model_deploy.ModelDeploy",
           ("sandbox", "SageMaker", "AWS::Events::Rule", "EventPattern.detail.ModelApprovalStatus[*]", "Approved"),
           "tests/test_sagemaker.py::test_the_rule_matches_approvals_of_this_group_only"),
+    # model registry: each run registers a package version in <prefix>-models
+    Trace(S002, "ML model versioning", "patterns.model_registry.ModelPackageGroup",
+          ("sandbox", "SageMaker", "AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName", "mlspec-sbx-models"),
+          "tests/test_sagemaker.py::test_a_run_trains_or_tunes_registers_pending_and_approves_only_when_automatic"),
+    # ML rule pack (issue 12): SageMaker jobs in Step Functions must be in the VPC and isolated.
+    Trace(S003, "The default is a public VPC i.e. access to internet", "patterns.ml_rule_pack.MLSpecialtyChecks",
+          ("sandbox", "SageMaker", "AWS::StepFunctions::StateMachine", "DefinitionString",
+           Contains('\\"EnableNetworkIsolation\\":true')),
+          "tests/test_ml_rule_pack.py::test_rule_flags_its_failing_fixture_and_not_its_passing_one"),
 )
 
 
