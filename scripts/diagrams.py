@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -120,7 +121,10 @@ def overview_dot(built_stacks: Mapping[str, cdk.Stack], templates: Mapping[str, 
 POLICY_CHECK_PRINCIPALS = ("principal with the VPC guard",)
 # Actions that only read: data moves from the resource to the caller, against the call.
 READ_VERBS = ("Get", "List", "Describe", "BatchGet")
-# Icon per node, by the first keyword its name contains (module of diagrams.aws, class).
+# Icon per node (module of diagrams.aws, class), by keyword. A keyword matches at the start of a word
+# of the node's name ("log" matches "logs" and "flow-log", not "catalog"); of several, the one that
+# ends last wins, as a label ends with what the node is ("deploy dead-letter queue" is a queue,
+# "log-group key" a key, "VPC flow logs" flow logs), then the longest ("model registry group").
 ICONS = (
     ("producer", ("general", "Users")), ("application", ("general", "Client")), ("analyst", ("general", "User")),
     ("anyone", ("general", "Users")), ("notebook", ("ml", "SagemakerNotebook")), ("endpoint", ("ml", "Sagemaker")),
@@ -136,17 +140,18 @@ ICONS = (
     ("queue", ("integration", "SimpleQueueServiceSqsQueue")), ("EventBridge", ("integration", "EventbridgeRule")),
     ("pipeline", ("integration", "StepFunctions")), ("execution role", ("security", "IAMRole")),
     ("training job", ("ml", "SagemakerTrainingJob")), ("model", ("ml", "SagemakerModel")),
-    ("VPC", ("network", "VPC")),
+    ("VPC", ("network", "VPC")), ("flow logs", ("network", "VPCFlowLogs")),
     ("CloudTrail", ("management", "Cloudtrail")), ("trail", ("management", "Cloudtrail")),
     ("auditor", ("general", "User")),
     ("Lake Formation", ("analytics", "LakeFormation")),
     ("batch transform", ("integration", "StepFunctions")), ("transform job", ("ml", "Sagemaker")),
     ("monitor setup", ("integration", "StepFunctions")), ("baseline job", ("ml", "Sagemaker")),
     ("monitoring job", ("ml", "Sagemaker")), ("monitoring schedule", ("ml", "Sagemaker")),
-    ("VPC", ("network", "VPC")), ("API", ("network", "APIGateway")),
+    ("API", ("network", "APIGateway")),
     # model registry and approved deploys
     ("rule", ("integration", "EventbridgeRule")), ("deploy", ("integration", "StepFunctions")),
     ("package", ("ml", "SagemakerModel")), ("tuning job", ("ml", "SagemakerTrainingJob")),
+    ("model registry", ("ml", "SagemakerModel")),
 )
 
 
@@ -155,11 +160,21 @@ def _node_name(label: str) -> str:
     return label.split(":", 1)[0].split(" (", 1)[0].strip()
 
 
+def _keywords(name: str) -> list[str]:
+    """The ICONS keywords that match `name`, the deciding one first."""
+    found = {}
+    for keyword, _ in ICONS:
+        ends = [m.end() for m in re.finditer(rf"(?<![a-z0-9]){re.escape(keyword.lower())}", name.lower())]
+        if ends:
+            found[keyword] = (max(ends), len(keyword))
+    return sorted(found, key=found.__getitem__, reverse=True)
+
+
 def _icon(name: str) -> tuple[str, str]:
-    for keyword, icon in ICONS:
-        if keyword.lower() in name.lower():
-            return icon
-    raise KeyError(f"no icon for the data-path node {name!r}: add a keyword to scripts.diagrams.ICONS")
+    found = _keywords(name)
+    if not found:
+        raise KeyError(f"no icon for the data-path node {name!r}: add a keyword to scripts.diagrams.ICONS")
+    return dict(ICONS)[found[0]]
 
 
 def _short_actions(actions: tuple[str, ...]) -> str:

@@ -60,3 +60,55 @@ def test_overview_shows_what_each_stack_consumes(sandbox):
     assert '"SageMaker/Training" -> "MlNetwork/Network";' in overview
     assert 'label="deploys after"' in overview
     assert "AutoDeleteObjects" not in overview
+
+
+def _drawn_nodes() -> set[str]:
+    return {name for hops in data_paths.ARCHITECTURES.values() for edge in diagrams.flow_edges(hops) for name in edge}
+
+
+# The icon each node whose label holds several keywords must get, decided by reading the label.
+AMBIGUOUS = {
+    "deploy dead-letter queue": ("integration", "SimpleQueueServiceSqsQueue"),  # not the deploy machine
+    "log-group key": ("security", "KeyManagementService"),  # not a log group
+    "VPC flow logs": ("network", "VPCFlowLogs"),  # the VPC feature writing them, not CloudWatch Logs
+    "pipeline endpoint": ("ml", "Sagemaker"),  # not the pipeline's state machine
+    "trail log group": ("management", "CloudwatchLogs"),  # not the trail
+    "model registry": ("ml", "SagemakerModel"), "model registry group": ("ml", "SagemakerModel"),
+    "EventBridge rule": ("integration", "EventbridgeRule"),
+    "state-change EventBridge rule": ("integration", "EventbridgeRule"),
+}
+
+
+def test_every_node_whose_label_holds_several_keywords_gets_the_intended_icon():
+    several = {name for name in _drawn_nodes() if len(diagrams._keywords(name)) > 1}
+    assert several <= set(AMBIGUOUS), f"decide the icon of {sorted(several - set(AMBIGUOUS))} in AMBIGUOUS"
+    assert {name: diagrams._icon(name) for name in AMBIGUOUS} == AMBIGUOUS
+
+
+def test_the_new_architectures_nodes_get_their_service_icons():
+    expected = {
+        "CloudTrail": ("management", "Cloudtrail"), "audit bucket": ("storage", "SimpleStorageServiceS3Bucket"),
+        "audit key": ("security", "KeyManagementService"), "auditor": ("general", "User"),
+        "Lake Formation": ("analytics", "LakeFormation"), "registered zone": ("storage", "SimpleStorageServiceS3Bucket"),
+        "batch transform": ("integration", "StepFunctions"), "transform job": ("ml", "Sagemaker"),
+        "monitor setup": ("integration", "StepFunctions"), "baseline job": ("ml", "Sagemaker"),
+        "monitoring schedule": ("ml", "Sagemaker"), "undelivered-trigger queue": ("integration", "SimpleQueueServiceSqsQueue"),
+        "inference API": ("network", "APIGateway"), "private inference API": ("network", "APIGateway"),
+        "inference Lambda": ("compute", "Lambda"), "approval rule": ("integration", "EventbridgeRule"),
+        "deploy": ("integration", "StepFunctions"), "approved package": ("ml", "SagemakerModel"),
+        "tuning job": ("ml", "SagemakerTrainingJob"), "best training job": ("ml", "SagemakerTrainingJob"),
+    }
+    assert set(expected) <= _drawn_nodes()
+    assert {name: diagrams._icon(name) for name in expected} == expected
+
+
+def test_a_keyword_matches_whole_words_from_their_start():
+    # "log" is not in "catalog", "API" not in "capital", "rule" not in "overrule", "key" not in "monkey".
+    for name in ("Data Catalog", "capital", "overrule", "monkey"):
+        assert not {"log", "API", "rule", "key"} & set(diagrams._keywords(name)), name
+    assert diagrams._keywords("flow-log group") == ["log"]
+
+
+def test_no_keyword_is_listed_twice():
+    keywords = [keyword.lower() for keyword, _ in diagrams.ICONS]
+    assert len(keywords) == len(set(keywords))
