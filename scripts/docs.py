@@ -53,7 +53,7 @@ def settings_table() -> str:
     """Every setting of every profile, as the validated Settings objects hold them."""
     flat = {name: _flatten(load_settings(name)) for name in PROFILES}
     names = list(PROFILES)
-    keys = list(flat[names[0]])
+    keys = list(dict.fromkeys(key for name in names for key in flat[name]))  # a key one profile lacks too
     lines = ["| setting | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key in keys:
         lines.append(f"| `{key}` | " + " | ".join(_cell(flat[n].get(key)) for n in names) + " |")

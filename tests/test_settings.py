@@ -467,6 +467,33 @@ def test_the_matrix_covers_every_setting_with_at_least_120_bad_values():
     assert len(MATRIX) >= 120 and len(leaves) > 60
 
 
+def test_the_settings_doc_lists_every_setting_with_each_profiles_value():
+    from scripts import docs
+
+    table = docs.settings_table()
+    assert (PROJECT_ROOT / "docs" / "settings.md").read_text().count(table) == 1, "docs/settings.md is stale"
+    rows = {line.split("`")[1]: line for line in table.splitlines()[2:]}
+    for leaf in _leaves(Settings, ""):
+        setting = leaf.split("[]", 1)[0]  # a list of objects is one row
+        assert any(key == setting or key.startswith(setting + ".") for key in rows), leaf
+    for key, row in rows.items():
+        if key in ("sagemaker.tuning.enabled", "sagemaker.registry.approval", "inference_api.private",
+                   "sagemaker.model_monitor.enabled", "audit.cloudwatch_logs"):
+            cells = [c.strip() for c in row.split("|")[2:-1]]
+            expected = [docs._cell(docs._flatten(load_settings(name))[key]) for name in PROFILES]
+            assert cells == expected and cells[0] != cells[1], key  # these differ between sandbox and prod
+
+
+def test_the_settings_doc_keeps_a_key_only_one_profile_has(monkeypatch):
+    from scripts import docs
+
+    monkeypatch.setattr(docs, "PROFILES", {"sandbox": {}, "prod": {}})
+    monkeypatch.setattr(docs, "load_settings", lambda name: {"tags": {"project": "x"}} if name == "sandbox"
+                        else {"tags": {"project": "x", "cost-center": "ml"}})
+    table = docs.settings_table()
+    assert "| `tags.cost-center` | off | `\"ml\"` |" in table
+
+
 JUNK = [None, True, 0, -1, 1.5, float("nan"), "", "x", "²", "🙂", [], {}, [1], {"a": 1}, 10**20, "s3://", "cron()"]
 
 
