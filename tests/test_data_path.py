@@ -113,7 +113,7 @@ MACHINE_OF = {
     "tuning_run": "xgboost", "train_input": "xgboost", "train_output": "xgboost", "train_output_key": "xgboost",
     "train_volume_key": "xgboost", "train_subnets": "xgboost", "checkpoints": "xgboost",
     "deploy_role": "deploy", "deploy_run": "deploy", "model_subnets": "deploy", "endpoint_volume_key": "deploy",
-    "pipeline_capture_key": "deploy", "batch": "batch-transform", "monitor": "monitor",
+    "pipeline_capture_key": "deploy", "pipeline_capture": "deploy", "batch": "batch-transform", "monitor": "monitor",
 }
 
 
