@@ -83,7 +83,7 @@ def _has(templates: Templates, stack: str, logical: str, path: str) -> bool:
     return True
 
 
-def _candidates(templates: Templates, locator: One | Each) -> list[tuple[str, str]]:
+def _candidates(templates: Templates, locator: dp.One | dp.Each) -> list[tuple[str, str]]:
     stacks = list(templates.raw) if locator.stack == "*" else [locator.stack]
     found = [(stack, logical) for stack in stacks for logical in templates.resources(stack, locator.type)]
     # `where`: only the resources that have this path (one state machine among several).
@@ -93,7 +93,7 @@ def _candidates(templates: Templates, locator: One | Each) -> list[tuple[str, st
     return found
 
 
-def _record(templates: Templates, place: tuple[str, str], locator: Each) -> Any:
+def _record(templates: Templates, place: tuple[str, str], locator: dp.Each) -> Any:
     if isinstance(locator.fields, str):
         return _path(templates, *place, locator.fields)
     return {k: _path(templates, *place, p) for k, p in locator.fields.items()}
@@ -104,12 +104,11 @@ def places(templates: Templates, locator: Any) -> list[tuple[str, str]]:
     if isinstance(locator, tuple):
         return [place for part in locator for place in places(templates, part)]
     if isinstance(locator, dp.One):
-        found = [f for f in _candidates(templates, locator) if _has(templates, *f, locator.path)]
-        return found
+        return [f for f in _candidates(templates, locator) if _has(templates, *f, locator.path)]
     return [f for f in _candidates(templates, locator) if _has_record(templates, f, locator)]
 
 
-def _has_record(templates: Templates, place: tuple[str, str], locator: Each) -> bool:
+def _has_record(templates: Templates, place: tuple[str, str], locator: dp.Each) -> bool:
     try:
         _record(templates, place, locator)
     except (KeyError, IndexError):
