@@ -132,10 +132,12 @@ class AuditTrail(Construct):
 
     Bucket: SSE-KMS with the trail's key, TLS 1.2+ only, public access blocked, ACLs disabled,
     versioned, server access logs into a second bucket (SSE-S3: access-log delivery cannot use KMS),
-    expiry after `expire_after_days` (an optional Glacier Instant Retrieval step before), and Object
-    Lock when `object_lock` is given (the bucket must be created with it; a locked bucket is retained
-    whatever `destroy_on_removal` says). The bucket policy lets only this trail (`aws:SourceArn`)
-    read the bucket ACL and write under `AWSLogs/<account>/` with `bucket-owner-full-control`.
+    expiry after `expire_after_days` (an optional Glacier Instant Retrieval step before; a deleted
+    or overwritten version is kept as long again, so it can be restored), and Object Lock when
+    `object_lock` is given (the bucket must be created with it; a locked bucket is retained whatever
+    `destroy_on_removal` says; an unlocked destroyable one is emptied on teardown). The bucket
+    policy lets only this trail (`aws:SourceArn`) read the bucket ACL and write under
+    `AWSLogs/<account>/` with `bucket-owner-full-control`.
 
     Events: every management event, and S3 object-level data events (`data_events`: none, read,
     write or all) for the objects of `data_event_buckets` (bucket ARNs). With
@@ -287,7 +289,10 @@ class AuditTrail(Construct):
                                            transition_after=Duration.days(archive_after_days))]
                 if archive_after_days is not None else None,
                 expiration=Duration.days(expire_after_days),
-                noncurrent_version_expiration=Duration.days(1),
+                # A deleted or overwritten log file stays recoverable as long as any log file is kept:
+                # a plain DELETE (a delete marker, allowed even under Object Lock) must not shorten the
+                # retention to the lock's days, or to one day without a lock.
+                noncurrent_version_expiration=Duration.days(expire_after_days),
                 abort_incomplete_multipart_upload_after=Duration.days(1))],
         )
         only_this_trail = {"aws:SourceArn": self.arn}

@@ -134,6 +134,8 @@ def test_trail_bucket_is_encrypted_versioned_private_access_logged_and_expires(e
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     expected = {"sandbox": 90, "prod": 2557}[each_profile.built.settings.profile]
     assert rule["ExpirationInDays"] == expected
+    # Versioning protects only while old versions are kept: a deleted log file as long as any other.
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": expected}
 
 
 def test_prod_locks_log_files_in_governance_mode_and_retains_the_bucket(prod, sandbox):
