@@ -26,7 +26,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Literal
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy, Tags
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_glue as glue
@@ -37,6 +37,8 @@ from constructs import Construct
 
 from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference, skip_checkov
+from patterns.data_lake import EMPTY_BUCKET_SOURCE, EMPTY_ON_DELETE_TAG
+from patterns.deploy_time_function import DeployTimeFunction
 from patterns.keys import customer_managed_key, removal_policy
 from patterns.log_groups import encrypted_log_group, log_stream_arn
 from patterns.roles import service_role
@@ -94,6 +96,7 @@ CLOUDTRAIL_SERDE = {
     "serde": "com.amazon.emr.hive.serde.CloudTrailSerde",
 }
 BYTES_PER_MB = 1_000_000
+EMPTIER_LOG_RETENTION_DAYS = 30  # the emptying function's own log group (it runs once, at teardown)
 MIN_CUTOFF_MB = 10  # Athena refuses a per-query cutoff below 10,000,000 bytes
 
 
@@ -129,10 +132,12 @@ class AuditTrail(Construct):
 
     Bucket: SSE-KMS with the trail's key, TLS 1.2+ only, public access blocked, ACLs disabled,
     versioned, server access logs into a second bucket (SSE-S3: access-log delivery cannot use KMS),
-    expiry after `expire_after_days` (an optional Glacier Instant Retrieval step before), and Object
-    Lock when `object_lock` is given (the bucket must be created with it; a locked bucket is retained
-    whatever `destroy_on_removal` says). The bucket policy lets only this trail (`aws:SourceArn`)
-    read the bucket ACL and write under `AWSLogs/<account>/` with `bucket-owner-full-control`.
+    expiry after `expire_after_days` (an optional Glacier Instant Retrieval step before; a deleted
+    or overwritten version is kept as long again, so it can be restored), and Object Lock when
+    `object_lock` is given (the bucket must be created with it; a locked bucket is retained whatever
+    `destroy_on_removal` says; an unlocked destroyable one is emptied on teardown). The bucket
+    policy lets only this trail (`aws:SourceArn`) read the bucket ACL and write under
+    `AWSLogs/<account>/` with `bucket-owner-full-control`.
 
     Events: every management event, and S3 object-level data events (`data_events`: none, read,
     write or all) for the objects of `data_event_buckets` (bucket ARNs). With
@@ -182,7 +187,8 @@ class AuditTrail(Construct):
                 raise ValueError("key_alias is required when no key is given (the trail's dedicated key)")
             key = customer_managed_key(self, "Key", alias=key_alias, description=f"{name}: encrypts the audit trail",
                                        destroy_on_removal=destroy_on_removal,
-                                       for_log_groups=cloudwatch_logs_retention_days is not None)
+                                       # the trail's log group, or the emptying function's
+                                       for_log_groups=cloudwatch_logs_retention_days is not None or destroy_on_removal)
         self.key = key
         self._allow_cloudtrail_to_use(key)
         self.access_log_bucket = self._access_log_bucket(access_log_bucket_name, expire_after_days, destroy_on_removal)
@@ -209,6 +215,8 @@ class AuditTrail(Construct):
         self.trail.node.add_dependency(self.bucket.policy)
         if self.log_role:
             self.trail.node.add_dependency(self._log_policy)
+        if destroy_on_removal:
+            self._empty_on_delete(name, bucket_name, access_log_bucket_name, object_lock is None)
         if not multi_region:
             skip_checkov(self.trail, ["CKV_AWS_67"], "Single-region by the audit.multi_region setting (a sandbox "
                          "that records one region); prod records every region.")
@@ -281,7 +289,10 @@ class AuditTrail(Construct):
                                            transition_after=Duration.days(archive_after_days))]
                 if archive_after_days is not None else None,
                 expiration=Duration.days(expire_after_days),
-                noncurrent_version_expiration=Duration.days(1),
+                # A deleted or overwritten log file stays recoverable as long as any log file is kept:
+                # a plain DELETE (a delete marker, allowed even under Object Lock) must not shorten the
+                # retention to the lock's days, or to one day without a lock.
+                noncurrent_version_expiration=Duration.days(expire_after_days),
                 abort_incomplete_multipart_upload_after=Duration.days(1))],
         )
         only_this_trail = {"aws:SourceArn": self.arn}
@@ -313,6 +324,41 @@ class AuditTrail(Construct):
                     "Cross-region replication of the audit trail needs a destination bucket and key in a second "
                     "region that this region-agnostic reference does not own; versioning (and Object Lock in "
                     "prod) protect the log files, and log-file validation proves they are unchanged.")
+
+    def _empty_on_delete(self, name: str, bucket_name: str, access_log_bucket_name: str, trail_bucket: bool) -> None:
+        """Destroyable buckets must be emptied before CloudFormation can delete them: one
+        Custom::EmptyBucketOnDelete per bucket (the lake's handler, which empties only a bucket still
+        tagged EMPTY_ON_DELETE_TAG). The trail waits for them, so on teardown the trail stops writing
+        before its bucket is emptied; the trail bucket, so its last access logs land before the
+        access-log bucket is emptied. A locked trail bucket is never emptied (it is retained)."""
+        buckets = {"AccessLogs": (self.access_log_bucket, access_log_bucket_name)}
+        if trail_bucket:
+            buckets["Bucket"] = (self.bucket, bucket_name)
+        arns = [f"arn:{Aws.PARTITION}:s3:::{bucket}" for _, bucket in buckets.values()]
+        emptier = DeployTimeFunction(
+            self, "EmptyOnDelete", name=f"{name}-empty-buckets",
+            description="Custom resource: empty an audit bucket (every version) when the stack deletes it",
+            source=EMPTY_BUCKET_SOURCE, key=self.key, timeout=Duration.minutes(15),
+            statements=[
+                iam.PolicyStatement(actions=["s3:GetBucketTagging", "s3:ListBucketVersions"], resources=arns),
+                iam.PolicyStatement(actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                                    resources=[f"{arn}/*" for arn in arns]),
+            ],
+            wildcard_findings=[f"AwsSolutions-IAM5[Resource::{finding_reference(self, f'{arn}/*')}]" for arn in arns],
+            wildcard_reason="It deletes every object of the audit trail's own buckets (log files CloudTrail and "
+                            "S3 named at run time), and only when the stack deletes them (sandbox only).",
+            log_retention_days=EMPTIER_LOG_RETENTION_DAYS, destroy_on_removal=True,
+        )
+        self.emptiers: dict[str, CustomResource] = {}
+        for id_, (bucket, _) in buckets.items():
+            Tags.of(bucket).add(EMPTY_ON_DELETE_TAG, "true")
+            self.emptiers[id_] = CustomResource(
+                self, f"{id_}EmptyOnDelete", service_token=emptier.function.function_arn,
+                resource_type="Custom::EmptyBucketOnDelete", service_timeout=Duration.minutes(20),
+                properties={"BucketName": bucket.bucket_name, "TagKey": EMPTY_ON_DELETE_TAG, "TagValue": "true"})
+            self.trail.node.add_dependency(self.emptiers[id_])
+        if trail_bucket:
+            self.bucket.node.add_dependency(self.emptiers["AccessLogs"])
 
     # ------------------------------------------------------------------ CloudWatch Logs
 

@@ -16,7 +16,7 @@ or `Fn::Sub` with tokens, or `Definition`) and check every SageMaker task, optim
 (botocore's sagemaker service model): training and tuning jobs (per training job definition),
 processing jobs (`NetworkConfig`, cluster volume, output config), transform jobs (volume,
 output and batch data capture keys: they take no VPC or isolation, their model does), Model
-Monitor job definitions and schedules with an inline definition (`NetworkConfig`, job resources,
+Monitor job definitions and schedules created or updated with an inline definition (`NetworkConfig`, job resources,
 monitoring output), models, and endpoint configs.
 
 Usage, beside the upstream packs (acknowledge with `patterns.compliance.acknowledge` and an
@@ -341,8 +341,13 @@ _MONITORING_OUTPUTS = {
 }
 
 
+# UpdateMonitoringSchedule takes the whole MonitoringScheduleConfig again, inline definition included:
+# an update could otherwise replace a compliant schedule's job with one outside the VPC.
+_SCHEDULE_ACTIONS = ("createmonitoringschedule", "updatemonitoringschedule")
+
+
 def _monitoring_job(action: str, parameters: Mapping[str, Any]) -> tuple[str, dict[str, tuple[str, Any]]] | None:
-    if action == "createmonitoringschedule":
+    if action in _SCHEDULE_ACTIONS:
         config = _get(parameters, "MonitoringScheduleConfig")
         definition = _get(config, "MonitoringJobDefinition")
         if definition is None and _present(_get(config, "MonitoringJobDefinitionName")):
@@ -378,7 +383,7 @@ def _monitoring_control(action: str, control: str) -> Callable[[Mapping[str, Any
     return check
 
 
-for _action in (*_MONITORING_OUTPUTS, "createmonitoringschedule"):
+for _action in (*_MONITORING_OUTPUTS, *_SCHEDULE_ACTIONS):
     for _control in ("vpc", "isolation", "inter_container", "volume_kms", "output_kms"):
         _TASK_CONTROLS[_control][_action] = _monitoring_control(_action, _control)
 

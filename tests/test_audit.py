@@ -134,6 +134,8 @@ def test_trail_bucket_is_encrypted_versioned_private_access_logged_and_expires(e
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     expected = {"sandbox": 90, "prod": 2557}[each_profile.built.settings.profile]
     assert rule["ExpirationInDays"] == expected
+    # Versioning protects only while old versions are kept: a deleted log file as long as any other.
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": expected}
 
 
 def test_prod_locks_log_files_in_governance_mode_and_retains_the_bucket(prod, sandbox):
@@ -155,6 +157,47 @@ def test_a_locked_bucket_is_retained_even_when_told_to_destroy_data():
             "DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}}})})
 
 
+def _emptied(template: dict) -> dict[str, str]:
+    """Bucket logical id -> logical id of the Custom::EmptyBucketOnDelete that empties it."""
+    return {r["Properties"]["BucketName"]["Ref"]: k for k, r in template["Resources"].items()
+            if r["Type"] == "Custom::EmptyBucketOnDelete"}
+
+
+def _depends_on(template: dict, logical_id: str) -> set[str]:
+    return set(template["Resources"][logical_id].get("DependsOn", []))
+
+
+def test_a_destroyable_trail_empties_its_buckets_after_the_trail_stops_and_a_kept_one_never(sandbox, prod):
+    """S3 deletes only empty buckets: without emptying, tearing down the sandbox's Audit stack fails
+    on the log files CloudTrail wrote. The trail waits for the emptiers (so on teardown it stops
+    writing first), and the trail bucket for the access-log emptier (its access logs come last)."""
+    template = sandbox.templates["Audit"]
+    trail_id, _ = trail_bucket(sandbox)
+    (access_logs_id,) = set(sandbox.resources("Audit", "AWS::S3::Bucket")) - {trail_id}
+    emptied = _emptied(template)
+    assert set(emptied) == {trail_id, access_logs_id}
+    for bucket_id in emptied:
+        bucket = template["Resources"][bucket_id]
+        assert bucket["DeletionPolicy"] == "Delete"
+        assert {"Key": "empty-on-delete", "Value": "true"} in bucket["Properties"]["Tags"]
+        assert template["Resources"][emptied[bucket_id]]["Properties"]["TagKey"] == "empty-on-delete"
+    (trail,) = sandbox.resources("Audit", "AWS::CloudTrail::Trail")
+    assert set(emptied.values()) <= _depends_on(template, trail)
+    assert emptied[access_logs_id] in _depends_on(template, trail_id)
+    # Kept data: no emptier, no tag.
+    assert _emptied(prod.templates["Audit"]) == {}
+    assert all("empty-on-delete" not in json.dumps(b) for b in prod.resources("Audit", "AWS::S3::Bucket").values())
+
+
+def test_a_locked_destroyable_trail_empties_only_its_access_logs():
+    stack = cdk.Stack(cdk.App(), "Bare")
+    trail = AuditTrail(stack, "Trail", name="t", bucket_name="trail-bucket", access_log_bucket_name="trail-logs",
+                       key_alias="alias/t", object_lock=ObjectLock(mode="GOVERNANCE", days=30), expire_after_days=30,
+                       destroy_on_removal=True)
+    template = Template.from_stack(stack).to_json()
+    assert set(_emptied(template)) == {stack.get_logical_id(trail.access_log_bucket.node.default_child)}
+
+
 @pytest.mark.parametrize(("props", "message"), [
     ({"object_lock": ObjectLock(mode="GOVERNANCE", days=365), "expire_after_days": 90}, "S3 cannot expire a locked"),
     ({"data_events": "read"}, "needs data_event_buckets"),
@@ -169,7 +212,9 @@ def test_the_pattern_refuses_props_cloudtrail_or_s3_would_reject(props, message)
 
 def test_cloudwatch_logs_delivery_only_when_enabled_through_a_role_scoped_to_the_real_streams(sandbox, prod):
     assert "CloudWatchLogsLogGroupArn" not in only(sandbox, "AWS::CloudTrail::Trail")["Properties"]
-    assert not sandbox.resources("Audit", "AWS::Logs::LogGroup")
+    # The sandbox's only log group is its bucket emptier's own, not a trail destination.
+    assert [g["Properties"]["LogGroupName"] for g in sandbox.resources("Audit", "AWS::Logs::LogGroup").values()] == \
+        ["/aws/lambda/mlspec-sbx-audit-empty-buckets"]
     trail = resolved(prod, "AWS::CloudTrail::Trail")
     group = "/aws/cloudtrail/mlspec-prod-audit"
     assert trail["CloudWatchLogsLogGroupArn"] == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*"

@@ -108,6 +108,24 @@ def test_an_api_error_is_reported_not_raised(closer):
     assert body["Status"] == "FAILED" and "ec2:DescribeSecurityGroups" in body["Reason"]
 
 
+def test_a_client_that_cannot_be_made_is_still_answered(closer):
+    """CloudFormation waits (up to the service timeout) for a response that a raised exception never sends."""
+    def no_client():
+        raise RuntimeError("no region")
+
+    sent = []
+    closer.handler(cfn_event("Create", "Custom::DefaultSecurityGroupClosed", {"GroupId": "sg-1"}), None,
+                   client=no_client, respond=lambda url, body: sent.append(body))
+    assert [(b["Status"], b["RequestId"], b["PhysicalResourceId"]) for b in sent] == \
+        [("FAILED", "req-1", "default-security-group-closed:sg-1")]
+    assert "no region" in sent[0]["Reason"]
+    sent.clear()
+    closer.handler(cfn_event("Delete", "Custom::DefaultSecurityGroupClosed", {"GroupId": "sg-1"},
+                             PhysicalResourceId="default-security-group-closed:sg-1"), None,
+                   client=no_client, respond=lambda url, body: sent.append(body))
+    assert [b["Status"] for b in sent] == ["SUCCESS"]
+
+
 def test_delete_leaves_the_group_alone(closer):
     body = run(closer, cfn_event("Delete", "Custom::DefaultSecurityGroupClosed", {"GroupId": "sg-1"},
                                  PhysicalResourceId="default-security-group-closed:sg-1"), NoCalls())
@@ -196,3 +214,57 @@ def test_create_and_update_touch_nothing(emptier, request_type):
     body = run(emptier, cfn_event(request_type, "Custom::EmptyBucketOnDelete", {"BucketName": "lake-raw", **TAG}),
                NoCalls())
     assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == "empty-on-delete:lake-raw"
+
+
+class Deadline:
+    """A Lambda context whose remaining time runs out after `calls` looks."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.calls -= 1
+        return 900_000 if self.calls >= 0 else 1_000
+
+
+def test_listing_restarts_after_each_batch_until_the_bucket_is_empty(emptier, s3, monkeypatch):
+    """Pages of two versions (MaxKeys): every round lists from the start, so nothing is skipped."""
+    monkeypatch.setattr(emptier, "BATCH", 2)
+    versioned_bucket(s3, "lake-paged", tagged=True, objects=6)
+    calls = []
+    real = s3.list_object_versions
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(s3, name)
+
+        def list_object_versions(self, **kwargs):
+            calls.append(kwargs)
+            return real(**kwargs)
+
+    body = run(emptier, cfn_event("Delete", "Custom::EmptyBucketOnDelete", {"BucketName": "lake-paged", **TAG}),
+               Counting())
+    assert body["Status"] == "SUCCESS" and versions(s3, "lake-paged") == 0
+    assert len(calls) == 8 and all(set(c) == {"Bucket", "MaxKeys"} for c in calls)  # 13 versions: 7 rounds + empty
+
+
+def test_running_out_of_time_is_reported_before_lambda_stops(emptier, s3, monkeypatch):
+    monkeypatch.setattr(emptier, "BATCH", 2)
+    versioned_bucket(s3, "lake-slow", tagged=True, objects=6)
+    sent = []
+    emptier.handler(cfn_event("Delete", "Custom::EmptyBucketOnDelete", {"BucketName": "lake-slow", **TAG},
+                              PhysicalResourceId="empty-on-delete:lake-slow"), Deadline(calls=2),
+                    client=lambda: s3, respond=lambda url, body: sent.append(body))
+    assert [(b["Status"], b["PhysicalResourceId"]) for b in sent] == [("FAILED", "empty-on-delete:lake-slow")]
+    assert "4 object versions deleted, more remain" in sent[0]["Reason"]
+    assert versions(s3, "lake-slow") == 13 - 4
+
+
+def test_an_emptier_without_a_client_still_answers(emptier):
+    def no_client():
+        raise RuntimeError("no credentials")
+
+    sent = []
+    emptier.handler(cfn_event("Delete", "Custom::EmptyBucketOnDelete", {"BucketName": "lake-raw", **TAG}), None,
+                    client=no_client, respond=lambda url, body: sent.append(body))
+    assert [(b["Status"], b["PhysicalResourceId"]) for b in sent] == [("FAILED", "empty-on-delete:lake-raw")]

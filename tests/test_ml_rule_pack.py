@@ -387,6 +387,24 @@ def test_model_monitor_jobs_are_checked_under_their_own_field_names():
     assert _path(named) not in set().union(*found.values())
 
 
+def test_a_schedule_update_is_checked_like_its_creation():
+    """UpdateMonitoringSchedule takes a whole inline job definition again (the monitor pipeline's
+    UpdateSchedule state): one outside the VPC is flagged, a compliant one is not."""
+    stack = cdk.Stack(cdk.App(), "ScheduleUpdates")
+    update = ("aws-sdk:sagemaker:updateMonitoringSchedule", TASKS["Monitor"][1])
+    outside = _without(TASKS["Monitor"][1], "MonitoringScheduleConfig", "MonitoringJobDefinition", "NetworkConfig")
+    machines = {}
+    for id_, parameters in (("Compliant", TASKS["Monitor"][1]), ("Outside", outside)):
+        machines[id_] = sfn.StateMachine(stack, id_, definition_body=sfn.DefinitionBody.from_chainable(
+            sfn.CustomState(stack, f"{id_}Update", state_json={
+                "Type": "Task", "Resource": f"arn:{cdk.Aws.PARTITION}:states:::{update[0]}",
+                "Parameters": parameters})))
+    found = findings(stack)
+    assert {rule for rule, paths in found.items() if _path(machines["Outside"]) in paths} == \
+        {"MLSpecialty-SFN1", "MLSpecialty-SFN2", "MLSpecialty-SFN3"}
+    assert _path(machines["Compliant"]) not in set().union(*found.values())
+
+
 def test_every_model_monitor_type_in_cloudformation_is_checked_under_its_own_field_names():
     stack = cdk.Stack(cdk.App(), "MonitoringResources")
     monitored = {}

@@ -85,3 +85,21 @@ def test_acknowledgements_count_only_when_carried_in_the_template(sandbox, tmp_p
     auditor = rescan.rescan(tmp_path)
     assert {f.rule for f in auditor.unacknowledged if f.logical_id == logical_id} == stripped
     assert {f.logical_id for f in auditor.unacknowledged} == {logical_id}
+
+
+def test_the_rescan_runs_the_ml_pack_on_state_machine_definitions(sandbox, tmp_path):
+    """The ML pack has nothing to report on the app, so its presence in the re-scan is proven by a
+    gap: drop network isolation from the deploy pipeline's CreateModel in a copy of the template,
+    and the re-scan flags that state machine (and nothing else) under MLSpecialty-SFN2."""
+    for name in ("SageMaker.template.json", "SageMaker.metadata.json"):
+        shutil.copy(sandbox.assembly_dir / name, tmp_path / name)
+    template = json.loads((tmp_path / "SageMaker.template.json").read_text())
+    (logical_id,) = [k for k, r in template["Resources"].items()
+                     if r["Type"] == "AWS::StepFunctions::StateMachine" and k.startswith("DeployStateMachine")]
+    parts = template["Resources"][logical_id]["Properties"]["DefinitionString"]["Fn::Join"][1]
+    (index,) = [i for i, part in enumerate(parts) if isinstance(part, str) and '"EnableNetworkIsolation":true' in part]
+    parts[index] = parts[index].replace(',"EnableNetworkIsolation":true', "", 1)
+    (tmp_path / "SageMaker.template.json").write_text(json.dumps(template))
+    auditor = rescan.rescan(tmp_path)
+    assert [(f.logical_id, f.rule) for f in auditor.unacknowledged] == [(logical_id, "MLSpecialty-SFN2")]
+    assert "MLSpecialty" in auditor.packs

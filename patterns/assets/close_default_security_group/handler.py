@@ -71,6 +71,14 @@ def handle(event: dict[str, Any], ec2: Any) -> dict[str, Any]:
 def handler(event: dict[str, Any], _context: Any, *,
             client: Callable[[], Any] = lambda: boto3.client("ec2", config=EC2_CONFIG),
             respond: Callable[[str, dict[str, Any]], None] = send_response) -> None:
-    body = handle(event, client())
+    try:
+        # Delete calls nothing: it must not fail for want of a client.
+        body = handle(event, client() if event.get("RequestType") != "Delete" else None)
+    except Exception as error:  # noqa: BLE001 - even a malformed event or a client that cannot be made gets an answer
+        group_id = event.get("ResourceProperties", {}).get("GroupId", "")
+        body = {"StackId": event.get("StackId"), "RequestId": event.get("RequestId"),
+                "LogicalResourceId": event.get("LogicalResourceId"),
+                "PhysicalResourceId": event.get("PhysicalResourceId") or f"default-security-group-closed:{group_id}",
+                "Status": "FAILED", "Reason": f"{type(error).__name__}: {error}"[:1000]}
     print(json.dumps(body))
     respond(event["ResponseURL"], body)

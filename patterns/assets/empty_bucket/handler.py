@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 
 S3_CONFIG = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 5, "mode": "standard"})
 BATCH = 1000  # DeleteObjects takes at most 1000 keys per request
+STOP_BEFORE_TIMEOUT_MS = 60_000  # time kept to report to CloudFormation (S3 calls time out after 65 s)
 
 
 def tagged(s3: Any, bucket: str, key: str, value: str) -> bool:
@@ -39,21 +40,28 @@ def tagged(s3: Any, bucket: str, key: str, value: str) -> bool:
     return {"Key": key, "Value": value} in tags
 
 
-def empty(s3: Any, bucket: str) -> int:
-    """Delete every object version and delete marker of `bucket`; how many were deleted."""
+def empty(s3: Any, bucket: str, time_left_ms: Callable[[], int] = lambda: 10**9) -> int:
+    """Delete every object version and delete marker of `bucket`; how many were deleted.
+
+    Lists from the start again after each batch (what it listed is gone), instead of paginating
+    with markers that name versions it has just deleted. Stops with an error while there is still
+    time to tell CloudFormation (`time_left_ms`: the invocation's remaining time), rather than being
+    cut off by the Lambda timeout and leaving the stack waiting for a response that never comes."""
     deleted = 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+    while True:
+        if time_left_ms() < STOP_BEFORE_TIMEOUT_MS:
+            raise TimeoutError(f"{bucket}: {deleted} object versions deleted, more remain; delete the stack again")
+        page = s3.list_object_versions(Bucket=bucket, MaxKeys=BATCH)
         versions = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                     for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-        for start in range(0, len(versions), BATCH):
-            batch = versions[start:start + BATCH]
-            errors = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True}).get("Errors", [])
-            if errors:
-                first = errors[0]
-                raise RuntimeError(f"{len(errors)} objects of {bucket} not deleted, e.g. {first['Key']}: "
-                                   f"{first.get('Code')} {first.get('Message')}")
-            deleted += len(batch)
-    return deleted
+        if not versions:
+            return deleted
+        errors = s3.delete_objects(Bucket=bucket, Delete={"Objects": versions, "Quiet": True}).get("Errors", [])
+        if errors:
+            first = errors[0]
+            raise RuntimeError(f"{len(errors)} objects of {bucket} not deleted, e.g. {first['Key']}: "
+                               f"{first.get('Code')} {first.get('Message')}")
+        deleted += len(versions)
 
 
 def send_response(url: str, body: dict[str, Any]) -> None:
@@ -64,7 +72,7 @@ def send_response(url: str, body: dict[str, Any]) -> None:
         response.read()
 
 
-def handle(event: dict[str, Any], s3: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], s3: Any, time_left_ms: Callable[[], int] = lambda: 10**9) -> dict[str, Any]:
     """The response body for CloudFormation (no I/O besides the S3 calls)."""
     properties = event.get("ResourceProperties", {})
     bucket = properties.get("BucketName", "")
@@ -79,7 +87,7 @@ def handle(event: dict[str, Any], s3: Any) -> dict[str, Any]:
         return {**body, "PhysicalResourceId": f"empty-on-delete:{bucket}"}
     try:
         if tagged(s3, bucket, properties.get("TagKey", ""), properties.get("TagValue", "")):
-            print(json.dumps({"bucket": bucket, "deleted": empty(s3, bucket)}))
+            print(json.dumps({"bucket": bucket, "deleted": empty(s3, bucket, time_left_ms)}))
         else:
             print(json.dumps({"bucket": bucket, "deleted": 0, "why": "not tagged for emptying: retained"}))
     except ClientError as error:
@@ -90,9 +98,17 @@ def handle(event: dict[str, Any], s3: Any) -> dict[str, Any]:
     return body
 
 
-def handler(event: dict[str, Any], _context: Any, *,
+def handler(event: dict[str, Any], context: Any, *,
             client: Callable[[], Any] = lambda: boto3.client("s3", config=S3_CONFIG),
             respond: Callable[[str, dict[str, Any]], None] = send_response) -> None:
-    body = handle(event, client())
+    try:
+        time_left_ms = context.get_remaining_time_in_millis if context is not None else (lambda: 10**9)
+        body = handle(event, client(), time_left_ms)
+    except Exception as error:  # noqa: BLE001 - even a malformed event or a client that cannot be made gets an answer
+        body = {"StackId": event.get("StackId"), "RequestId": event.get("RequestId"),
+                "LogicalResourceId": event.get("LogicalResourceId"),
+                "PhysicalResourceId": event.get("PhysicalResourceId")
+                or f"empty-on-delete:{event.get('ResourceProperties', {}).get('BucketName', '')}",
+                "Status": "FAILED", "Reason": f"{type(error).__name__}: {error}"[:1000]}
     print(json.dumps(body))
     respond(event["ResponseURL"], body)
