@@ -103,9 +103,10 @@ def request_schema(features: Sequence[Feature], max_rows: int) -> apigw.JsonSche
         return apigw.JsonSchema(type=kind if feature.required else [kind, apigw.JsonSchemaType.NULL],
                                 minimum=feature.minimum, maximum=feature.maximum)
 
+    # Draft 4 requires `required` to list at least one name: left out when every feature is optional.
+    required = [f.name for f in features if f.required] or None
     row = apigw.JsonSchema(
-        type=apigw.JsonSchemaType.OBJECT, additional_properties=False,
-        required=[f.name for f in features if f.required],
+        type=apigw.JsonSchemaType.OBJECT, additional_properties=False, required=required,
         properties={f.name: feature_schema(f) for f in features},
     )
     return apigw.JsonSchema(
