@@ -7,7 +7,7 @@ execute-api) and sends it with urllib. Prints the JSON answer, one prediction pe
 is one sample reading; --body or --body-file sends your own: {"instances": [{"temperature_c": 71.5,
 ...}]}. Your identity needs execute-api:Invoke on the InferenceApiMethodArn output (attach the
 InferenceApiInvokePolicyArn output). A private API (prod) answers only inside the VPC, through its
-execute-api endpoint, from a security group that endpoint admits (docs/architecture.md).
+execute-api endpoint, from a resource with the API's caller security group (docs/architecture.md).
 """
 
 from __future__ import annotations

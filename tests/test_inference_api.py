@@ -231,3 +231,22 @@ def test_all_optional_features_give_a_valid_draft_4_schema():
     Draft4Validator.check_schema(schema)
     assert "required" not in schema["properties"]["instances"]["items"]
     assert Draft4Validator(schema).is_valid({"instances": [{}, {"a": None}, {"a": 1.5}]})
+
+
+def test_a_private_api_has_a_caller_group_that_its_endpoint_lets_in(prod, sandbox):
+    """The execute-api endpoint's group admits only listed groups: without one for callers, nobody but
+    SageMaker workloads could reach the private API."""
+    groups = prod.resources("SageMaker", "AWS::EC2::SecurityGroup")
+    (caller_id,) = [k for k in groups if k.startswith("InferenceApiCallerSecurityGroup")]
+    egress = [r["Properties"] for r in prod.resources("SageMaker", "AWS::EC2::SecurityGroupEgress").values()
+              if r["Properties"]["GroupId"] == {"Fn::GetAtt": [caller_id, "GroupId"]}]
+    assert [(e["IpProtocol"], e["FromPort"], e["ToPort"]) for e in egress] == [("tcp", 443, 443)]
+    assert "EndpointSecurityGroup" in json.dumps(egress[0]["DestinationSecurityGroupId"])
+    assert groups[caller_id]["Properties"].get("SecurityGroupEgress", [{}])[0].get("CidrIp") != "0.0.0.0/0"
+    ingress = [r["Properties"] for r in prod.resources("SageMaker", "AWS::EC2::SecurityGroupIngress").values()
+               if r["Properties"]["SourceSecurityGroupId"] == {"Fn::GetAtt": [caller_id, "GroupId"]}]
+    assert [(i["IpProtocol"], i["FromPort"], i["ToPort"]) for i in ingress] == [("tcp", 443, 443)]
+    assert "EndpointSecurityGroup" in json.dumps(ingress[0]["GroupId"])
+    assert prod.built.stacks["SageMaker"].inference_api.caller_security_group is not None
+    # A regional API needs no caller group.
+    assert not [k for k in sandbox.resources("SageMaker", "AWS::EC2::SecurityGroup") if "Caller" in k]
