@@ -2,10 +2,12 @@
 
 Reads the API's URL (and, when the deployment has a usage-plan quota, its API key) from the
 SageMaker stack's outputs, signs a POST with your AWS credentials (botocore SigV4, service
-execute-api) and sends it with urllib. Prints the JSON answer. The default body is one sample
-reading; --body or --body-file sends your own: {"instances": [{"temperature_c": 71.5, ...}]}.
-Your identity needs execute-api:Invoke on the InferenceApiMethodArn output. A private API (prod)
-answers only inside the VPC, through its execute-api endpoint.
+execute-api) and sends it with urllib. Prints the JSON answer, one prediction per instance:
+{"predictions": [[p_ok, p_warning, p_fault]]} with the app's multi:softprob model. The default body
+is one sample reading; --body or --body-file sends your own: {"instances": [{"temperature_c": 71.5,
+...}]}. Your identity needs execute-api:Invoke on the InferenceApiMethodArn output (attach the
+InferenceApiInvokePolicyArn output). A private API (prod) answers only inside the VPC, through its
+execute-api endpoint, from a resource with the API's caller security group (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Steps (a step is skipped when one it needs did not pass):
   credentials        STS GetCallerIdentity
-  stacks             the five stacks are deployed and complete; their outputs
+  stacks             the five data-path stacks (not Audit) are deployed and complete; their outputs
   send events        sample readings into the stream, 10% invalid on purpose
   delivered to raw   a fresh file under the raw zone's sensor_readings/ day partition
   raw query          the saved query readings-per-day counts at least the valid readings just sent

@@ -17,7 +17,9 @@ meters it; with None, there is no usage plan and no key (it would limit nothing)
 
 `private_endpoint`: a PRIVATE API, reachable only through that execute-api VPC endpoint; its
 resource policy denies any call that does not come through it and lets the account's own IAM
-policies decide the rest. `manage_account_cloudwatch_role` creates the account-wide
+policies decide the rest. The endpoint answers only the security groups its group admits, so the
+construct adds `caller_security_group`: attach it to a caller in the VPC (HTTPS to the interface
+endpoints only; the endpoints' group lets it in on 443). `manage_account_cloudwatch_role` creates the account-wide
 AWS::ApiGateway::Account setting (API Gateway's CloudWatch Logs role for the whole region, needed
 by access and execution logs); leave it False where the account already has one.
 
@@ -103,9 +105,10 @@ def request_schema(features: Sequence[Feature], max_rows: int) -> apigw.JsonSche
         return apigw.JsonSchema(type=kind if feature.required else [kind, apigw.JsonSchemaType.NULL],
                                 minimum=feature.minimum, maximum=feature.maximum)
 
+    # Draft 4 requires `required` to list at least one name: left out when every feature is optional.
+    required = [f.name for f in features if f.required] or None
     row = apigw.JsonSchema(
-        type=apigw.JsonSchemaType.OBJECT, additional_properties=False,
-        required=[f.name for f in features if f.required],
+        type=apigw.JsonSchemaType.OBJECT, additional_properties=False, required=required,
         properties={f.name: feature_schema(f) for f in features},
     )
     return apigw.JsonSchema(
@@ -164,6 +167,11 @@ class InferenceApi(Construct):
                        destroy_on_removal)
         self._api(name, features, max_rows, key, throttle_rate_per_second, throttle_burst, quota_requests_per_day,
                   private_endpoint, manage_account_cloudwatch_role, log_retention_days, destroy_on_removal)
+        self.caller_security_group = None
+        if private_endpoint is not None:
+            self.caller_security_group = self._allow_into_endpoints(
+                "Caller", vpc, endpoint_security_group, f"{name} callers: HTTPS to the private API endpoint only",
+                "the private API through its execute-api endpoint", f"HTTPS from callers of {name}")
 
     # ------------------------------------------------------------------ the function
 
@@ -174,16 +182,9 @@ class InferenceApi(Construct):
         self.function_log_group = encrypted_log_group(self, "FunctionLogs", name=log_group_name, key=key,
                                                       retention_days=log_retention_days,
                                                       destroy_on_removal=destroy_on_removal)
-        self.security_group = ec2.SecurityGroup(
-            self, "FunctionSecurityGroup", vpc=vpc, allow_all_outbound=False,
-            description=f"{name}: HTTPS to the interface endpoints only")
-        self.security_group.add_egress_rule(endpoint_security_group, HTTPS, "sagemaker-runtime through its endpoint")
-        # An L1 rule in this construct's stack: add_ingress_rule would put it in the endpoint group's
-        # stack, which would then depend on this one (a cycle when the network is another stack).
-        ec2.CfnSecurityGroupIngress(
-            self, "EndpointIngress", group_id=endpoint_security_group.security_group_id, ip_protocol="tcp",
-            from_port=443, to_port=443, source_security_group_id=self.security_group.security_group_id,
-            description=f"HTTPS from {name}")
+        self.security_group = self._allow_into_endpoints(
+            "Function", vpc, endpoint_security_group, f"{name}: HTTPS to the interface endpoints only",
+            "sagemaker-runtime through its endpoint", f"HTTPS from {name}")
         streams = log_stream_arn(log_group_name)
         self.role, policy = service_role(
             self, "Function", service="lambda.amazonaws.com",
@@ -242,6 +243,19 @@ class InferenceApi(Construct):
                 "account, any reservation fails the deploy. The stage throttle bounds the load instead.",
                 checkov=["CKV_AWS_115"],
             )
+
+    def _allow_into_endpoints(self, prefix, vpc, endpoint_security_group, description, egress, ingress):
+        """A security group that may send HTTPS to the interface endpoints' group, which lets it in."""
+        group = ec2.SecurityGroup(self, f"{prefix}SecurityGroup", vpc=vpc, allow_all_outbound=False,
+                                  description=description)
+        group.add_egress_rule(endpoint_security_group, HTTPS, egress)
+        # An L1 rule in this construct's stack: add_ingress_rule would put it in the endpoint group's
+        # stack, which would then depend on this one (a cycle when the network is another stack).
+        ec2.CfnSecurityGroupIngress(
+            self, "EndpointIngress" if prefix == "Function" else f"{prefix}EndpointIngress",
+            group_id=endpoint_security_group.security_group_id, ip_protocol="tcp", from_port=443, to_port=443,
+            source_security_group_id=group.security_group_id, description=ingress)
+        return group
 
     # ------------------------------------------------------------------ the API
 

@@ -196,3 +196,57 @@ def test_a_non_numeric_column_cannot_be_a_feature(tmp_path):
         features_from_schema(schema, ["status"])
     with pytest.raises(ValueError, match="'nope' is not a column"):
         features_from_schema(schema, ["nope"])
+
+
+def test_the_request_model_is_valid_draft_4_and_accepts_exactly_the_handlers_bodies(sandbox):
+    """API Gateway validates with JSON Schema draft 4 only: the model must be a valid draft-4 schema,
+    and it must accept the documented body and refuse what the handler would refuse."""
+    from jsonschema import Draft4Validator
+    schema = one(sandbox, "AWS::ApiGateway::Model")["Properties"]["Schema"]
+    Draft4Validator.check_schema(schema)
+    validator = Draft4Validator(schema)
+    reading = {"temperature_c": 71.5, "humidity_pct": 40.25, "battery_pct": 88}
+    assert validator.is_valid({"instances": [reading, {"temperature_c": 20, "humidity_pct": None}]})
+    for bad in ({"instances": []}, {"instances": [{"humidity_pct": 40}]}, {"instances": [{**reading, "status": "ok"}]},
+                {"instances": [{**reading, "battery_pct": 88.5}]}, {"instances": [{**reading, "temperature_c": 201}]},
+                {"instances": [reading], "extra": 1}, {"instances": [reading] * 101}):
+        assert not validator.is_valid(bad), bad
+
+
+def test_all_optional_features_give_a_valid_draft_4_schema():
+    """Draft 4's `required` must name at least one property: with no required feature it is left out."""
+    from aws_cdk import Stack
+    from aws_cdk import aws_apigateway as apigateway
+    from aws_cdk.assertions import Template
+    from jsonschema import Draft4Validator
+
+    from patterns.inference_api import Feature, request_schema
+    stack = Stack()
+    api = apigateway.RestApi(stack, "Api")
+    api.root.add_method("GET")
+    api.add_model("M", content_type="application/json",
+                  schema=request_schema([Feature(name="a", type="number", required=False)], 5))
+    (model,) = Template.from_stack(stack).find_resources("AWS::ApiGateway::Model").values()
+    schema = model["Properties"]["Schema"]
+    Draft4Validator.check_schema(schema)
+    assert "required" not in schema["properties"]["instances"]["items"]
+    assert Draft4Validator(schema).is_valid({"instances": [{}, {"a": None}, {"a": 1.5}]})
+
+
+def test_a_private_api_has_a_caller_group_that_its_endpoint_lets_in(prod, sandbox):
+    """The execute-api endpoint's group admits only listed groups: without one for callers, nobody but
+    SageMaker workloads could reach the private API."""
+    groups = prod.resources("SageMaker", "AWS::EC2::SecurityGroup")
+    (caller_id,) = [k for k in groups if k.startswith("InferenceApiCallerSecurityGroup")]
+    egress = [r["Properties"] for r in prod.resources("SageMaker", "AWS::EC2::SecurityGroupEgress").values()
+              if r["Properties"]["GroupId"] == {"Fn::GetAtt": [caller_id, "GroupId"]}]
+    assert [(e["IpProtocol"], e["FromPort"], e["ToPort"]) for e in egress] == [("tcp", 443, 443)]
+    assert "EndpointSecurityGroup" in json.dumps(egress[0]["DestinationSecurityGroupId"])
+    assert groups[caller_id]["Properties"].get("SecurityGroupEgress", [{}])[0].get("CidrIp") != "0.0.0.0/0"
+    ingress = [r["Properties"] for r in prod.resources("SageMaker", "AWS::EC2::SecurityGroupIngress").values()
+               if r["Properties"]["SourceSecurityGroupId"] == {"Fn::GetAtt": [caller_id, "GroupId"]}]
+    assert [(i["IpProtocol"], i["FromPort"], i["ToPort"]) for i in ingress] == [("tcp", 443, 443)]
+    assert "EndpointSecurityGroup" in json.dumps(ingress[0]["GroupId"])
+    assert prod.built.stacks["SageMaker"].inference_api.caller_security_group is not None
+    # A regional API needs no caller group.
+    assert not [k for k in sandbox.resources("SageMaker", "AWS::EC2::SecurityGroup") if "Caller" in k]

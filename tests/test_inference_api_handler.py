@@ -85,7 +85,15 @@ def call(module, body, *, raw: bool = False, b64: bool = False):
     return response["statusCode"], json.loads(response["body"])
 
 
-def expect_invoke(stubber, csv: str, answer: bytes = b"0.9,0.05,0.05"):
+# What SageMaker's XGBoost container answers a real-time text/csv request (serve.py:
+# ",".join(map(str, preds.tolist()))): multi:softprob (the app's default objective, 3 classes) gives
+# str() of each row's probability list, all rows on one line; binary:logistic gives one number per row.
+SOFTPROB_ONE_ROW = b"[0.9, 0.05, 0.05]"
+SOFTPROB_TWO_ROWS = b"[0.9, 0.05, 0.05],[0.1, 0.2, 0.7]"
+BINARY_TWO_ROWS = b"0.1,0.7"
+
+
+def expect_invoke(stubber, csv: str, answer: bytes = SOFTPROB_ONE_ROW):
     import io
 
     from botocore.response import StreamingBody
@@ -116,16 +124,46 @@ def test_a_reading_becomes_the_csv_row_of_the_training_data_and_the_answer_json(
 
 def test_missing_optional_features_are_written_as_the_training_datas_minus_one(api):
     module, stubber = api
-    expect_invoke(stubber, "20.0,-1,-1\n-5.0,55.0,-1", b"0.1\n0.7")
+    expect_invoke(stubber, "20.0,-1,-1\n-5.0,55.0,-1", SOFTPROB_TWO_ROWS)
     status, body = call(module, {"instances": [{"temperature_c": 20}, {"temperature_c": -5.0, "humidity_pct": 55,
                                                                      "battery_pct": None}]})
-    assert (status, body) == (200, {"predictions": [0.1, 0.7]})
+    assert (status, body) == (200, {"predictions": [[0.9, 0.05, 0.05], [0.1, 0.2, 0.7]]})
+
+
+def test_the_default_objective_is_the_one_the_softprob_fixtures_answer_for():
+    from config.profiles import PROFILES
+    for profile in PROFILES.values():
+        hyperparameters = profile["sagemaker"]["xgboost_hyperparameters"]
+        assert (hyperparameters["objective"], hyperparameters["num_class"]) == ("multi:softprob", "3")
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    (BINARY_TWO_ROWS, [0.1, 0.7]),  # binary:logistic: one probability per row, comma-separated
+    (b"0.1\n0.7\n", [0.1, 0.7]),  # batch transform's layout: one row per line
+    (b"[0.9, 0.05, 0.05]\n[0.1, 0.2, 0.7]\n", [[0.9, 0.05, 0.05], [0.1, 0.2, 0.7]]),
+    (b"0.9,0.05,0.05,0.1,0.2,0.7", [[0.9, 0.05, 0.05], [0.1, 0.2, 0.7]]),
+    (b"1e-05,0.99999", [1e-05, 0.99999]),
+])
+def test_every_layout_of_the_containers_answer_gives_one_prediction_per_row(api, answer, expected):
+    module, stubber = api
+    expect_invoke(stubber, "20.0,-1,-1\n20.0,-1,-1", answer)
+    status, body = call(module, {"instances": [{"temperature_c": 20}] * 2})
+    assert (status, body) == (200, {"predictions": expected})
+
+
+@pytest.mark.parametrize("answer", [b"0.1,0.2,0.7", b"", b"nan,0.5", b"no prediction"])
+def test_an_answer_that_is_not_one_prediction_per_row_is_502(api, answer, capsys):
+    module, stubber = api
+    expect_invoke(stubber, "20.0,-1,-1\n20.0,-1,-1", answer)
+    status, body = call(module, {"instances": [{"temperature_c": 20}] * 2})
+    assert (status, body) == (502, {"message": "the model's answer does not fit the request: one prediction per row"})
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"].startswith("BadModelAnswer")
 
 
 def test_a_base64_body_is_decoded(api):
     module, stubber = api
     expect_invoke(stubber, "71.5,40.25,88", b"[0.2, 0.3, 0.5]")
-    assert call(module, {"instances": [ROW]}, b64=True) == (200, {"predictions": [0.2, 0.3, 0.5]})
+    assert call(module, {"instances": [ROW]}, b64=True) == (200, {"predictions": [[0.2, 0.3, 0.5]]})
 
 
 @pytest.mark.parametrize(("body", "message"), [

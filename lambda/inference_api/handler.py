@@ -2,12 +2,15 @@
 in the model's feature order -> sagemaker-runtime InvokeEndpoint -> JSON predictions.
 
 Request body: {"instances": [{"temperature_c": 71.5, "humidity_pct": 40.25, "battery_pct": 88}, ...]}
-Response:     200 {"predictions": [<the model's output for each row>]}
+Response:     200 {"predictions": [<the model's output for each row>]}: a number per row (binary or
+              regression objectives) or a list of class probabilities per row (multi:softprob, the
+              app's default: [[p_ok, p_warning, p_fault], ...]).
 
 The API validates the body against the same schema first (request model); this handler checks again,
 so it is safe behind any trigger, and its messages name the field. Errors are JSON {"message": ...}:
 400 bad JSON or fields, 413 too many rows, 429 throttled, 502 the model or endpoint failed (a model
-error carries the model's own status), 503 endpoint not deployed yet or not ready, 504 timeout.
+error carries the model's own status; an answer that is not one prediction per row is 502 too),
+503 endpoint not deployed yet or not ready, 504 timeout.
 No stack trace or payload is ever returned or logged: one structured log line per request.
 
 Configuration (environment): ENDPOINT_NAME, FEATURES (JSON list of {name, type: number|integer,
@@ -23,6 +26,7 @@ import functools
 import json
 import math
 import os
+import re
 import time
 from typing import Any
 
@@ -115,19 +119,30 @@ def csv_rows(body: Any) -> list[str]:
     return rows
 
 
-def predictions(body: bytes) -> list[Any]:
-    """The model's answer as JSON values: JSON as it is, or CSV lines of numbers (one per row)."""
-    text = body.decode("utf-8").strip()
-    try:
-        parsed = json.loads(text)
-        return parsed if isinstance(parsed, list) else [parsed]
-    except ValueError:
-        pass
-    rows = []
-    for line in text.splitlines():
-        values = [float(v) for v in line.split(",") if v.strip()]
-        rows.append(values[0] if len(values) == 1 else values)
-    return rows
+class BadModelAnswer(Exception):
+    """The endpoint answered 200 with something that is not one prediction per row."""
+
+
+# One number of the model's CSV answer (XGBoost writes str() of floats: 0.25, 1e-05, nan).
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)", re.IGNORECASE)
+
+
+def predictions(body: bytes, rows: int) -> list[Any]:
+    """The model's CSV answer for `rows` rows as JSON values: a number per row, or a list per row.
+
+    SageMaker's XGBoost container answers a real-time text/csv request on ONE line,
+    ",".join(str(p) for p in predictions): "0.1,0.7" for two rows of binary:logistic (a number
+    each), "[0.9, 0.05, 0.05],[0.1, 0.2, 0.7]" for two rows of multi:softprob (a list of class
+    probabilities each); batch transform writes the same one row per line. So the values are read
+    in order whatever the separators, and split evenly between the rows.
+    """
+    values = [float(v) for v in NUMBER.findall(body.decode("utf-8"))]
+    if not values or len(values) % rows or not all(math.isfinite(v) for v in values):
+        raise BadModelAnswer(f"{len(values)} values for {rows} rows, or not all finite")
+    width = len(values) // rows
+    if width == 1:
+        return values
+    return [values[i:i + width] for i in range(0, len(values), width)]
 
 
 def _error(error: ClientError) -> tuple[int, str, dict]:
@@ -159,9 +174,12 @@ def handler(event: dict, _context: Any) -> dict:
         log["rows"] = len(rows)
         answer = runtime().invoke_endpoint(EndpointName=settings()["endpoint"], ContentType="text/csv",
                                            Accept="text/csv", Body="\n".join(rows).encode())
-        status, payload = 200, {"predictions": predictions(answer["Body"].read())}
+        status, payload = 200, {"predictions": predictions(answer["Body"].read(), len(rows))}
     except BadRequest as bad:
         status, payload = bad.status, {"message": bad.message}
+    except BadModelAnswer as error:
+        status, payload = 502, {"message": "the model's answer does not fit the request: one prediction per row"}
+        log["error"] = f"BadModelAnswer: {error}"
     except ClientError as error:
         status, message, extra = _error(error)
         log["error"] = error.response.get("Error", {}).get("Code")
