@@ -352,6 +352,7 @@ def test_the_request_check_rejects_what_sagemaker_and_step_functions_would(prod)
     with pytest.raises(ValueError, match="not a Step Functions SageMaker integration"):
         asl.sagemaker_operation("arn:aws:states:::sagemaker:deleteEndpoint")
     assert asl.selector_problems({**tune, "ResultSelector": {"best.$": "$.BestTrainingJob.Name"}})
+    assert asl.selector_problems(states(prod)["DescribeTheBestTrainingJob"]) == []
 
 
 # ---------------------------------------------------------------- training pipeline: train or tune, register
@@ -424,6 +425,22 @@ def test_the_best_training_job_of_a_tuning_run_becomes_the_model(prod):
     assert calls["DescribeTheBestTrainingJob"]["TrainingJobName"] == f"{tuning_job}-003-1a2b3c4d"
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}", tuning_job), tuning_job
     assert tuning_job.startswith(tuning_name_stem("mlspec-prod-xgboost") + "-")
+
+
+def test_a_tuning_job_without_a_best_training_job_registers_nothing_and_says_why(prod):
+    """A Completed tuning job none of whose jobs reported the objective has no BestTrainingJob;
+    reading it in a ResultSelector would be a States.Runtime error that escapes every Catch."""
+    assert "ResultSelector" not in states(prod)["Tune"]
+
+    class NoBest(FakeTraining):
+        def __call__(self, name, parameters):
+            result = super().__call__(name, parameters)
+            return {k: v for k, v in result.items() if k != "BestTrainingJob"} if name == "Tune" else result
+
+    fake = NoBest()
+    outcome, _, _ = asl.run(definition(prod), fake, {})
+    assert outcome == "Fail:NoBestTrainingJob"
+    assert fake.names() == ["Tune"]
 
 
 def test_a_training_or_tuning_failure_stops_before_any_package(synth):
