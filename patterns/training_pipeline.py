@@ -332,9 +332,11 @@ class TrainingPipeline(Construct):
                                                             "rule/StepFunctionsGetEventsForSageMakerTuningJobsRule")]),
             ]
             if self.tuning.warm_start_parents:
+                # SageMaker ARNs carry resource names in lowercase, and IAM compares ARNs case-sensitively.
                 statements.append(iam.PolicyStatement(
                     sid="ReadTheWarmStartParents", actions=["sagemaker:DescribeHyperParameterTuningJob"],
-                    resources=[sagemaker_arn(f"hyper-parameter-tuning-job/{p}") for p in self.tuning.warm_start_parents]))
+                    resources=[sagemaker_arn(f"hyper-parameter-tuning-job/{p.lower()}")
+                               for p in self.tuning.warm_start_parents]))
         statements += [
             iam.PolicyStatement(sid="RunTrainingJobs", actions=[
                 "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",

@@ -17,7 +17,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from config.settings import MAX_NAME_PREFIX
-from patterns.training_pipeline import run_name_stem, tuning_name_stem
+from patterns.training_pipeline import Tuning, run_name_stem, tuning_name_stem
 from patterns.xgboost_image import IMAGE_MAP
 from tests import asl
 
@@ -500,6 +500,24 @@ def test_warm_start_scaling_and_early_stopping_come_from_the_settings(custom):
     # The role may read the parents it starts from, and no other tuning job outside its stem.
     reading = pipeline_statements(custom)["ReadTheWarmStartParents"]
     assert reading["Resource"]["Fn::Join"][1][-1] == ":hyper-parameter-tuning-job/acme-ml-xgboost-1a2b3c4d"
+
+
+def test_warm_start_parents_are_granted_by_their_lowercase_arn():
+    """SageMaker puts resource names into ARNs in lowercase; a parent configured as `Acme-Tune-1`
+    is `hyper-parameter-tuning-job/acme-tune-1`, and IAM compares ARNs case-sensitively."""
+    from tests.test_patterns_standalone import bare_stack, ml_base_in, pipeline_in
+
+    stack = bare_stack()
+    pipeline = pipeline_in(stack, ml_base_in(stack), tuning=Tuning(
+        objective_metric="validation:auc", objective_type="Maximize", ranges={"eta": {"min": 0.1, "max": 0.5}},
+        warm_start_parents=("Acme-Tune-1",)))
+    parameters = pipeline.tuning_parameters
+    assert parameters["WarmStartConfig"]["ParentHyperParameterTuningJobs"] == [
+        {"HyperParameterTuningJobName": "Acme-Tune-1"}]  # the API takes the name as given
+    (statement,) = [s for s in Template.from_stack(stack).to_json()["Resources"].values()
+                    if s["Type"] == "AWS::IAM::ManagedPolicy"
+                    for s in s["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "ReadTheWarmStartParents"]
+    assert statement["Resource"]["Fn::Join"][1][-1] == ":hyper-parameter-tuning-job/acme-tune-1"
 
 
 def test_run_names_fit_sagemaker_for_the_longest_name_prefix():
