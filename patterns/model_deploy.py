@@ -6,8 +6,18 @@ deploy -> check the package is Approved and of this group (an execution started 
 another input deploys nothing) -> create a model from the package (in the VPC, network-isolated)
 -> create the endpoint config (KMS, data capture) -> create the endpoint, or update it when it is
 in service, recreate it when it failed, wait while it changes, and fail when it needs a person ->
-succeed only once the endpoint serves this deploy's config. The rule's role may only start this
-state machine; events it cannot deliver go to an encrypted dead-letter queue after retries.
+succeed once the endpoint serves this deploy's config (or a later deploy's). The rule's role may only
+start this state machine; events it cannot deliver go to an encrypted dead-letter queue after retries.
+
+Duplicate events: SageMaker may send several events for one change, EventBridge delivers at least
+once, and every later update of an Approved package (its description, metadata) is another
+Approved event, so two deploys of one package can run at once. They converge instead of failing:
+a deploy whose CreateEndpoint fails because another deploy created the endpoint meanwhile, or whose
+UpdateEndpoint is refused because another deploy is changing it, waits for the endpoint to settle
+and updates it then (a refusal while nothing else changes it fails the run with SageMaker's error);
+and a deploy whose config a later deploy replaced succeeds (SupersededByALaterDeploy)
+instead of reporting a rollback. Only "InService with the config it had before this deploy" is a
+rollback. A duplicate costs one extra endpoint update (and a Model Monitor re-baseline), no failure.
 
 Usage, in any stack (`registry` a ModelPackageGroup; `execution`, `network`, `ml_key`, `lake` as
 for TrainingPipeline; `queue_key` must let events.amazonaws.com use it)::
@@ -49,6 +59,8 @@ from patterns.sagemaker_lake import data_capture
 SAGEMAKER_NAME_MAX = 63
 UUID_LENGTH = 36
 ENDPOINT_POLL = Duration.minutes(1)
+# Endpoint states that end by themselves (DescribeEndpoint's EndpointStatus).
+CHANGING = ("Creating", "Updating", "SystemUpdating", "RollingBack")
 # Errors worth a retry: throttling and SageMaker's transient internal errors.
 TRANSIENT_ERRORS = ["SageMaker.AmazonSageMakerException", "ThrottlingException", "States.Timeout"]
 # The same for AWS SDK integrations, which name errors after the SDK's exceptions.
@@ -120,19 +132,39 @@ class ModelDeploy(Construct):
             **data_capture(data_capture_sampling_percent, lake),
         }, "$.endpointConfig", fail)
         endpoint_parameters = {"EndpointName": self.endpoint_name, "EndpointConfigName.$": "$.run.name"}
+        # A failed CreateEndpoint is a failure only if the endpoint still does not exist: when a
+        # concurrent deploy (a duplicate event) created it meanwhile, wait for it and update it.
+        look_again = sfn.CustomState(self, "DidAnotherDeployCreateIt", state_json={
+            "Type": "Task", "Resource": f"arn:{Aws.PARTITION}:states:::aws-sdk:sagemaker:describeEndpoint",
+            "Parameters": {"EndpointName": self.endpoint_name}, "ResultPath": "$.created",
+            "ResultSelector": {"status.$": "$.EndpointStatus"},
+            "Retry": [{"ErrorEquals": SDK_TRANSIENT_ERRORS, "IntervalSeconds": 10, "MaxAttempts": 3,
+                       "BackoffRate": 2.0}],
+        })
+        look_again.add_catch(fail, errors=["States.ALL"], result_path="$.notFound")  # fails with CreateEndpoint's error
         create_endpoint = self._task("CreateEndpoint", "sagemaker:createEndpoint", endpoint_parameters, "$.endpoint",
-                                     fail)
+                                     look_again)
+        # Likewise a failed UpdateEndpoint is a failure only if nobody else is changing the endpoint:
+        # two deploys that both saw it InService race, and the second one's update is refused.
+        busy = sfn.CustomState(self, "IsAnotherDeployChangingIt", state_json={
+            "Type": "Task", "Resource": f"arn:{Aws.PARTITION}:states:::aws-sdk:sagemaker:describeEndpoint",
+            "Parameters": {"EndpointName": self.endpoint_name}, "ResultPath": "$.busy",
+            "ResultSelector": {"status.$": "$.EndpointStatus"},
+            "Retry": [{"ErrorEquals": SDK_TRANSIENT_ERRORS, "IntervalSeconds": 10, "MaxAttempts": 3,
+                       "BackoffRate": 2.0}],
+        })
+        busy.add_catch(fail, errors=["States.ALL"], result_path="$.notFound")
         update_endpoint = self._task("UpdateEndpoint", "sagemaker:updateEndpoint", endpoint_parameters, "$.endpoint",
-                                     fail)
+                                     busy)
         # No optimized integration exists for DeleteEndpoint: the AWS SDK one is used.
         delete_failed = self._task("DeleteFailedEndpoint", "aws-sdk:sagemaker:deleteEndpoint",
                                    {"EndpointName": self.endpoint_name}, "$.deleted", fail,
                                    retry_on=SDK_TRANSIENT_ERRORS)
 
-        def describe(id_: str) -> sfn.CustomState:
+        def describe(id_: str, result_path: str = "$.existing") -> sfn.CustomState:
             return sfn.CustomState(self, id_, state_json={
                 "Type": "Task", "Resource": f"arn:{Aws.PARTITION}:states:::aws-sdk:sagemaker:describeEndpoint",
-                "Parameters": {"EndpointName": self.endpoint_name}, "ResultPath": "$.existing",
+                "Parameters": {"EndpointName": self.endpoint_name}, "ResultPath": result_path,
                 "ResultSelector": {"status.$": "$.EndpointStatus", "config.$": "$.EndpointConfigName"},
                 "Retry": [{"ErrorEquals": SDK_TRANSIENT_ERRORS, "IntervalSeconds": 10, "MaxAttempts": 3,
                            "BackoffRate": 2.0}],
@@ -147,9 +179,18 @@ class ModelDeploy(Construct):
         # fail, they need a person; anything else (Creating, Updating, SystemUpdating, RollingBack,
         # Deleting) -> wait until it settles, then look again.
         find = describe("FindEndpoint")
-        find.add_catch(create_endpoint, errors=["States.TaskFailed"], result_path="$.existing")
+        # No endpoint yet: nothing was served before this deploy.
+        none_yet = sfn.Pass(self, "NoEndpointYet", result_path="$.existing",
+                            parameters={"status": "Missing", "config": ""})
+        find.add_catch(none_yet, errors=["States.TaskFailed"], result_path="$.existing")
+        none_yet.next(create_endpoint)
         settle = sfn.Wait(self, "WaitForTheEndpointToSettle", time=sfn.WaitTime.duration(ENDPOINT_POLL))
         settle.next(find)
+        look_again.next(settle)
+        busy.next(sfn.Choice(self, "IsItChanging")
+                  .when(sfn.Condition.or_(*[sfn.Condition.string_equals("$.busy.status", changing)
+                                            for changing in CHANGING]), settle)
+                  .otherwise(fail))  # fails with UpdateEndpoint's error
         find.next(sfn.Choice(self, "WhatToDeploy")
                   .when(sfn.Condition.string_equals(status, "InService"), update_endpoint)
                   .when(sfn.Condition.string_equals(status, "Failed"), delete_failed)
@@ -157,24 +198,28 @@ class ModelDeploy(Construct):
                                           sfn.Condition.string_equals(status, "UpdateRollbackFailed")), stuck)
                   .otherwise(settle))
         delete_failed.next(settle)
-        # After deploying: the run succeeds only when the endpoint serves this run's config.
+        # After deploying: the run succeeds when the endpoint serves this run's config, or a later
+        # deploy's (a concurrent deploy updated it after this one); InService with the config it
+        # had before this deploy ($.existing.config) is a rollback.
         wait = sfn.Wait(self, "WaitForTheEndpoint", time=sfn.WaitTime.duration(ENDPOINT_POLL))
-        poll = describe("PollEndpoint")
+        poll = describe("PollEndpoint", "$.current")
         poll.add_catch(fail, errors=["States.ALL"], result_path="$.error")
         rolled_back = sfn.Fail(self, "EndpointRolledBack", error="EndpointRolledBack",
                                cause="The endpoint is InService with its previous configuration: the update "
                                      "failed and SageMaker rolled it back (see DescribeEndpoint FailureReason).")
         failed = sfn.Fail(self, "EndpointFailed", error="EndpointFailed",
                           cause="The endpoint failed to deploy (see DescribeEndpoint FailureReason).")
+        current = "$.current.status"
+        in_service = sfn.Condition.string_equals(current, "InService")
         wait.next(poll).next(sfn.Choice(self, "IsTheEndpointReady")
-                             .when(sfn.Condition.and_(sfn.Condition.string_equals(status, "InService"),
-                                                      sfn.Condition.string_equals_json_path("$.existing.config",
-                                                                                            "$.run.name")),
-                                   sfn.Succeed(self, "EndpointInService"))
-                             .when(sfn.Condition.string_equals(status, "InService"), rolled_back)
-                             .when(sfn.Condition.string_equals(status, "Failed"), failed)
-                             .when(sfn.Condition.or_(sfn.Condition.string_equals(status, "OutOfService"),
-                                                     sfn.Condition.string_equals(status, "UpdateRollbackFailed")),
+                             .when(sfn.Condition.and_(in_service, sfn.Condition.string_equals_json_path(
+                                 "$.current.config", "$.run.name")), sfn.Succeed(self, "EndpointInService"))
+                             .when(sfn.Condition.and_(in_service, sfn.Condition.string_equals_json_path(
+                                 "$.current.config", "$.existing.config")), rolled_back)
+                             .when(in_service, sfn.Succeed(self, "SupersededByALaterDeploy"))
+                             .when(sfn.Condition.string_equals(current, "Failed"), failed)
+                             .when(sfn.Condition.or_(sfn.Condition.string_equals(current, "OutOfService"),
+                                                     sfn.Condition.string_equals(current, "UpdateRollbackFailed")),
                                    stuck)
                              .otherwise(wait))
         create_endpoint.next(wait)

@@ -186,8 +186,16 @@ class ModelMonitor(Construct):
         # First deploy: no schedule yet -> create it; later deploys: update it (new baseline, settings).
         find.add_catch(create, errors=SCHEDULE_NOT_FOUND, result_path="$.existing")
         find.add_catch(fail, errors=["States.ALL"], result_path="$.error")
-        for step in (create, update):
-            step.add_catch(fail, errors=["States.ALL"], result_path="$.error")
+        # SageMaker may send several IN_SERVICE events for one change: two setups can both find no
+        # schedule, and the second CreateMonitoringSchedule is refused (ResourceInUse). A refused
+        # create looks again: the schedule the other setup created is updated with this baseline;
+        # still no schedule fails the setup with CreateMonitoringSchedule's error.
+        look_again = self._task("FindScheduleAgain", "aws-sdk:sagemaker:describeMonitoringSchedule",
+                                {"MonitoringScheduleName": self.schedule_name}, "$.existing", SDK_TRANSIENT_ERRORS)
+        look_again.add_catch(fail, errors=["States.ALL"], result_path="$.notFound")
+        look_again.next(update)
+        create.add_catch(look_again, errors=["States.ALL"], result_path="$.error")
+        update.add_catch(fail, errors=["States.ALL"], result_path="$.error")
         create.next(sfn.Succeed(self, "ScheduleCreated"))
         update.next(sfn.Succeed(self, "ScheduleUpdated"))
         definition = name_run.next(baseline).next(find).next(update)

@@ -210,14 +210,23 @@ class TrainingPipeline(Construct):
             name_tuning = sfn.Pass(self, "NameTheTuningJob", result_path="$.tuningJob", parameters={
                 "name.$": f"States.Format('{self.tuning_name_stem}-{{}}', "
                           "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 0))"})
+            # The .sync output is DescribeHyperParameterTuningJob's. No ResultSelector on
+            # BestTrainingJob: a tuning job none of whose jobs reported the objective has none, and a
+            # missing path would be a States.Runtime error that no Catch handles.
             tune = self._task("Tune", "sagemaker:createHyperParameterTuningJob.sync", self.tuning_parameters,
-                              "$.tuning", fail, selector={"best.$": "$.BestTrainingJob.TrainingJobName"})
+                              "$.tuning", fail)
+            no_best = sfn.Fail(self, "NoBestTrainingJob", error="NoBestTrainingJob",
+                               cause="The tuning job ended without a best training job (no training job reported "
+                                     f"{tuning.objective_metric}): nothing is registered.")
             # The best training job's artifact becomes the model.
             best = self._task("DescribeTheBestTrainingJob", "aws-sdk:sagemaker:describeTrainingJob",
-                              {"TrainingJobName.$": "$.tuning.best"}, "$.training", fail,
+                              {"TrainingJobName.$": "$.tuning.BestTrainingJob.TrainingJobName"}, "$.training", fail,
                               retry_on=SDK_TRANSIENT_ERRORS,
                               selector={"ModelArtifacts.$": "$.ModelArtifacts", "TrainingJobName.$": "$.TrainingJobName"})
-            train = name_tuning.next(tune).next(best)
+            train = name_tuning.next(tune).next(
+                sfn.Choice(self, "DidTuningFindABestJob")
+                .when(sfn.Condition.is_present("$.tuning.BestTrainingJob.TrainingJobName"), best)
+                .otherwise(no_best))
             trained = best
         register = self._task("RegisterTheModel", "aws-sdk:sagemaker:createModelPackage", {
             "ModelPackageGroupName": registry.group_name,
@@ -323,9 +332,11 @@ class TrainingPipeline(Construct):
                                                             "rule/StepFunctionsGetEventsForSageMakerTuningJobsRule")]),
             ]
             if self.tuning.warm_start_parents:
+                # SageMaker ARNs carry resource names in lowercase, and IAM compares ARNs case-sensitively.
                 statements.append(iam.PolicyStatement(
                     sid="ReadTheWarmStartParents", actions=["sagemaker:DescribeHyperParameterTuningJob"],
-                    resources=[sagemaker_arn(f"hyper-parameter-tuning-job/{p}") for p in self.tuning.warm_start_parents]))
+                    resources=[sagemaker_arn(f"hyper-parameter-tuning-job/{p.lower()}")
+                               for p in self.tuning.warm_start_parents]))
         statements += [
             iam.PolicyStatement(sid="RunTrainingJobs", actions=[
                 "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",

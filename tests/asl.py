@@ -6,6 +6,11 @@ the States.Format, States.UUID, States.StringSplit and States.ArrayGetItem intri
 (ResultSelector, ResultPath, Catch), Choice (StringEquals, StringEqualsPath, IsPresent, StringMatches,
 And, Or), Wait, Succeed and Fail. Retries and timing are not modelled. Anything else
 raises, so a definition that grows past this walker fails loudly instead of passing untested.
+
+`request_problems` checks a Task's Parameters against the SageMaker API's input shape in botocore's
+service model (service-2.json): required members, unknown members (casing included), types, enums,
+lengths and ranges, recursively; values taken from the document (`.$` keys) and CloudFormation
+tokens are checked for presence only.
 """
 
 from __future__ import annotations
@@ -173,3 +178,118 @@ def run(definition: dict, tasks: Callable[[str, dict], Any], document: dict | No
             return f"End:{name}", visited, document
         name = state["Next"]
     raise AssertionError(f"no end after {max_steps} steps: {visited[-10:]}")
+
+
+# Step Functions' optimized SageMaker integrations and the API operation each one calls.
+OPTIMIZED_SAGEMAKER = {"createEndpoint", "createEndpointConfig", "createHyperParameterTuningJob", "createLabelingJob",
+                       "createModel", "createProcessingJob", "createTrainingJob", "createTransformJob",
+                       "updateEndpoint"}
+
+
+def sagemaker_operation(resource: str) -> str:
+    """The SageMaker API operation a Task's Resource calls: `arn:...:states:::sagemaker:createModel`,
+    `...:sagemaker:createTransformJob.sync` or `...:aws-sdk:sagemaker:describeEndpoint`. Raises for
+    anything Step Functions would not accept as a SageMaker integration."""
+    action = resource.split(":states:::", 1)[1]
+    if action.startswith("aws-sdk:sagemaker:"):
+        name = action.removeprefix("aws-sdk:sagemaker:")
+        if not name[:1].islower():  # the SDK integration names actions in camelCase
+            raise ValueError(f"{resource}: the AWS SDK integration names the action in camelCase")
+    elif action.startswith("sagemaker:") and action.removeprefix("sagemaker:").removesuffix(".sync") in OPTIMIZED_SAGEMAKER:
+        name = action.removeprefix("sagemaker:").removesuffix(".sync")
+    else:
+        raise ValueError(f"{resource}: not a Step Functions SageMaker integration")
+    return name[0].upper() + name[1:]
+
+
+def _token(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("<") and value.endswith(">")
+
+
+def _shape_problems(shape: Any, value: Any, path: str) -> list[str]:
+    kind = shape.type_name
+    if _token(value):  # a CloudFormation token (tests render them as <...>): known at deploy time only
+        return [] if kind == "string" else [f"{path}: a token where the API takes a {kind}"]
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{path}: the API takes an object"]
+        given = {key.removesuffix(".$"): key for key in value}
+        problems = [f"{path}.{name}: required" for name in shape.required_members if name not in given]
+        for name, key in given.items():
+            if name not in shape.members:
+                problems.append(f"{path}.{name}: no such member (members: {', '.join(shape.members)})")
+            elif not key.endswith(".$"):
+                problems += _shape_problems(shape.members[name], value[key], f"{path}.{name}")
+        return problems
+    if kind == "list":
+        if not isinstance(value, list):
+            return [f"{path}: the API takes a list"]
+        problems = [f"{path}: at least {shape.metadata['min']} items"] if len(value) < shape.metadata.get("min", 0) else []
+        return problems + [p for i, item in enumerate(value) for p in _shape_problems(shape.member, item, f"{path}[{i}]")]
+    if kind == "map":
+        if not isinstance(value, dict):
+            return [f"{path}: the API takes a map"]
+        return [p for k, item in value.items() for p in _shape_problems(shape.value, item, f"{path}[{k}]")]
+    if kind == "string":
+        if not isinstance(value, str):
+            return [f"{path}: the API takes a string, not {value!r}"]
+        if shape.enum and value not in shape.enum:
+            return [f"{path}: {value!r} is not one of {shape.enum}"]
+        low, high = shape.metadata.get("min", 0), shape.metadata.get("max")
+        if len(value) < low or (high is not None and len(value) > high):
+            return [f"{path}: {len(value)} characters, allowed {low}..{high}"]
+        return []
+    if kind in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return [f"{path}: the API takes an integer, not {value!r}"]
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            return [f"{path}: {value} outside {low}..{high}"]
+        return []
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{path}: the API takes a boolean, not {value!r}"]
+    if kind in ("float", "double"):
+        return [] if isinstance(value, (int, float)) and not isinstance(value, bool) else [f"{path}: a number"]
+    return [f"{path}: unchecked shape type {kind}"]
+
+
+def request_problems(state: dict) -> list[str]:
+    """What SageMaker would reject in a Task's request before running anything (empty: none)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    operation = sagemaker_operation(state["Resource"])
+    if operation not in model.operation_names:
+        return [f"{operation}: SageMaker has no such operation"]
+    return _shape_problems(model.operation_model(operation).input_shape, state.get("Parameters", {}), operation)
+
+
+def output_shape(state: dict) -> Any:
+    """What a Task returns: the operation's output, or for `.sync` the job's Describe output (what
+    Step Functions returns once the job ends, e.g. DescribeHyperParameterTuningJob's)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    operation = sagemaker_operation(state["Resource"])
+    if state["Resource"].endswith(".sync"):
+        operation = "Describe" + operation.removeprefix("Create")
+    return model.operation_model(operation).output_shape
+
+
+def selector_problems(state: dict) -> list[str]:
+    """ResultSelector paths that the Task's output shape does not have (a missing path is a
+    States.Runtime error, which no Catch handles)."""
+    problems = []
+    for key, path in state.get("ResultSelector", {}).items():
+        if not key.endswith(".$") or path == "$":
+            continue
+        shape = output_shape(state)
+        for part in path.removeprefix("$.").split("."):
+            name = re.sub(r"\[\d+\]$", "", part)
+            if shape.type_name != "structure" or name not in shape.members:
+                problems.append(f"{key}: {path} ({name} is not in the output)")
+                break
+            shape = shape.members[name]
+            if part != name:
+                shape = shape.member
+    return problems

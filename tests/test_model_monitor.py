@@ -155,8 +155,10 @@ class FakeSageMaker:
     """Answers the setup's tasks: the baseline job's outcome, and whether the schedule exists."""
 
     def __init__(self, *, baseline_fails: bool = False, schedule_exists: bool = False,
-                 describe_error: str = "SageMaker.ResourceNotFoundException") -> None:
+                 describe_error: str = "SageMaker.ResourceNotFoundException",
+                 create_refused_because_created_by_another: bool | None = None) -> None:
         self.baseline_fails, self.schedule_exists, self.describe_error = baseline_fails, schedule_exists, describe_error
+        self.create_refused = create_refused_because_created_by_another
         self.calls: list[tuple[str, dict]] = []
 
     def __call__(self, name: str, parameters: dict):
@@ -165,7 +167,10 @@ class FakeSageMaker:
             if self.baseline_fails:
                 raise asl.TaskError("States.TaskFailed", "ClientError: no data in the baseline input")
             return {"ProcessingJobStatus": "Completed"}
-        if name == "FindSchedule":
+        if name == "CreateSchedule" and self.create_refused is not None:
+            self.schedule_exists = self.create_refused  # True: a concurrent setup created it meanwhile
+            raise asl.TaskError("SageMaker.ResourceInUseException", f"Monitoring schedule {SCHEDULE} already exists")
+        if name in ("FindSchedule", "FindScheduleAgain"):
             if not self.schedule_exists:
                 raise asl.TaskError(self.describe_error, f"Could not find monitoring schedule {SCHEDULE}")
             return {"MonitoringScheduleStatus": "Scheduled"}
@@ -215,6 +220,20 @@ def test_a_failed_baseline_fails_the_setup_without_touching_the_schedule(prod):
     assert document["error"] == {"Error": "States.TaskFailed", "Cause": "ClientError: no data in the baseline input"}
 
 
+def test_a_create_refused_because_a_duplicate_setup_created_the_schedule_updates_it(prod):
+    """SageMaker may send several IN_SERVICE events for one deploy: two setups run, both find no
+    schedule, the second create is refused. It updates the schedule instead of failing (and
+    raising the setup-failed alarm for nothing); a refusal with still no schedule fails."""
+    fake = FakeSageMaker(create_refused_because_created_by_another=True)
+    assert run_setup(prod, fake) == "Succeed:ScheduleUpdated"
+    assert fake.names() == ["Baseline", "FindSchedule", "CreateSchedule", "FindScheduleAgain", "UpdateSchedule"]
+    assert fake.calls[-1][1] == fake.calls[2][1]  # the same schedule, with this setup's baseline
+    fake = FakeSageMaker(create_refused_because_created_by_another=False)
+    end, _, document = asl.run(definition(prod), fake, sagemaker_event(ENDPOINT, "IN_SERVICE"))
+    assert end == "Fail:Failed" and document["error"]["Error"] == "SageMaker.ResourceInUseException"
+    assert "UpdateSchedule" not in fake.names()
+
+
 def test_only_a_missing_schedule_leads_to_creating_one(prod):
     fake = FakeSageMaker(describe_error="SageMaker.AccessDeniedException")
     assert run_setup(prod, fake) == "Fail:Failed"
@@ -226,12 +245,16 @@ def test_every_task_retries_transient_errors_and_is_a_real_integration(prod):
     expected = {"Baseline": "sagemaker:createProcessingJob.sync",
                 "FindSchedule": "aws-sdk:sagemaker:describeMonitoringSchedule",
                 "CreateSchedule": "aws-sdk:sagemaker:createMonitoringSchedule",
+                "FindScheduleAgain": "aws-sdk:sagemaker:describeMonitoringSchedule",
                 "UpdateSchedule": "aws-sdk:sagemaker:updateMonitoringSchedule"}
     assert {name: s["Resource"] for name, s in graph.items() if s["Type"] == "Task"} == {
         name: f"arn:<Ref:AWS::Partition>:states:::{action}" for name, action in expected.items()}
     for name in expected:
         assert graph[name]["Retry"][0]["MaxAttempts"] == 3
-        assert graph[name]["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}
+        # A refused create looks again first; a failed second look keeps the create's error.
+        catch = {"CreateSchedule": ("$.error", "FindScheduleAgain"), "FindScheduleAgain": ("$.notFound", "Failed")}
+        result_path, next_ = catch.get(name, ("$.error", "Failed"))
+        assert graph[name]["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": next_}
 
 
 def test_baseline_and_scheduled_jobs_run_in_the_vpc_isolated_with_the_keys(prod):

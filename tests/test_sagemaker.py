@@ -13,10 +13,11 @@ import re
 from typing import Any
 from unittest.mock import ANY
 
+import pytest
 from aws_cdk.assertions import Match, Template
 
 from config.settings import MAX_NAME_PREFIX
-from patterns.training_pipeline import run_name_stem, tuning_name_stem
+from patterns.training_pipeline import Tuning, run_name_stem, tuning_name_stem
 from patterns.xgboost_image import IMAGE_MAP
 from tests import asl
 
@@ -273,6 +274,8 @@ def test_vpc_guard_denies_jobs_and_models_without_subnets(sandbox, custom):
 def test_every_sagemaker_step_retries_transient_errors_and_fails_with_the_cause(synth):
     steps = {"deploy": ("CheckTheApproval", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint",
                         "DeleteFailedEndpoint")}
+    # A refused CreateEndpoint or UpdateEndpoint first looks whether a concurrent deploy is at work.
+    rechecks = {"CreateEndpoint": "DidAnotherDeployCreateIt", "UpdateEndpoint": "IsAnotherDeployChangingIt"}
     training = ("Tune", "DescribeTheBestTrainingJob") if ml_settings(synth).tuning.enabled else ("Train",)
     approving = ("ApproveTheModel",) if ml_settings(synth).registry.approval == "automatic" else ()
     steps["xgboost"] = (*training, "RegisterTheModel", *approving)
@@ -281,14 +284,16 @@ def test_every_sagemaker_step_retries_transient_errors_and_fails_with_the_cause(
         assert graph["States"]["Failed"] == {"Type": "Fail", "CausePath": "$.error.Cause",
                                              "ErrorPath": "$.error.Error"}
         tasks = {name for name, state in graph["States"].items() if state["Type"] == "Task"}
-        assert tasks == set(names) | ({"FindEndpoint", "PollEndpoint"} if which == "deploy" else set()), which
+        assert tasks == set(names) | ({"FindEndpoint", "PollEndpoint", *rechecks.values()} if which == "deploy"
+                                      else set()), which
         for name in names:
             state = graph["States"][name]
             expected = (["SageMaker.ThrottlingException", "SageMaker.InternalFailure", "States.Timeout"]
                         if ":aws-sdk:" in state["Resource"]  # SDK integrations name errors after the SDK's exceptions
                         else ["SageMaker.AmazonSageMakerException", "ThrottlingException", "States.Timeout"])
             assert state["Retry"][0]["ErrorEquals"] == expected, name
-            assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}], name
+            assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                                       "Next": rechecks.get(name, "Failed") if which == "deploy" else "Failed"}], name
     graph = states(synth)
     if ml_settings(synth).tuning.enabled:
         assert graph["Tune"]["Resource"].endswith(":states:::sagemaker:createHyperParameterTuningJob.sync")
@@ -296,33 +301,58 @@ def test_every_sagemaker_step_retries_transient_errors_and_fails_with_the_cause(
         assert graph["Train"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
 
 
-# Step Functions' optimized SageMaker integrations (connect-sagemaker); anything else must go
-# through an AWS SDK integration, or CreateStateMachine rejects the definition.
-OPTIMIZED_SAGEMAKER = {"createEndpoint", "createEndpointConfig", "createHyperParameterTuningJob", "createLabelingJob",
-                       "createModel", "createProcessingJob", "createTrainingJob", "createTransformJob",
-                       "updateEndpoint"}
+def all_definitions(synth) -> dict[str, dict]:
+    """Every state machine of the stack (pipeline, deploy, batch transform, monitor setup), by name."""
+    return {machine["Properties"]["StateMachineName"]: json.loads("".join(
+        p if isinstance(p, str) else marker(synth, p) for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
+        for machine in synth.resources(STACK, "AWS::StepFunctions::StateMachine").values()}
 
 
-def test_every_task_is_a_real_step_functions_integration(synth):
-    """Regression: `states:::sagemaker:deleteEndpoint` does not exist; the SDK integration does."""
-    import botocore.session
+def test_every_task_is_a_real_step_functions_integration_with_a_request_sagemaker_accepts(synth):
+    """Regression: `states:::sagemaker:deleteEndpoint` does not exist; the SDK integration does.
+    Every request (optimized or AWS SDK integration) is checked against botocore's service model:
+    required members, casing, types, enums, lengths; every ResultSelector path against the output
+    (for `.sync`, the job's Describe output, e.g. BestTrainingJob.TrainingJobName of a tuning job)."""
+    machines = all_definitions(synth)
+    prefix = synth.built.settings.name_prefix
+    assert {f"{prefix}-xgboost", f"{prefix}-deploy"} <= set(machines)
+    checked = 0
+    for machine, graph in machines.items():
+        for name, state in graph["States"].items():
+            if state["Type"] == "Task":
+                assert asl.request_problems(state) == [], (machine, name)
+                assert asl.selector_problems(state) == [], (machine, name)
+                checked += 1
+    assert checked >= 10
 
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    for which in ("xgboost", "deploy"):
-        for name, state in states(synth, which).items():
-            if state["Type"] != "Task":
-                continue
-            resource = state["Resource"].split(":states:::", 1)[1]
-            if resource.startswith("aws-sdk:sagemaker:"):
-                operation = resource.removeprefix("aws-sdk:sagemaker:")
-                operation = operation[0].upper() + operation[1:]
-                assert operation in model.operation_names, name
-                # Every parameter is one the operation takes (the SDK integration passes them as is).
-                members = model.operation_model(operation).input_shape.members
-                assert {k.removesuffix(".$") for k in state["Parameters"]} <= set(members), name
-            else:
-                service, action = resource.removesuffix(".sync").split(":")
-                assert service == "sagemaker" and action in OPTIMIZED_SAGEMAKER, (name, resource)
+
+def test_the_request_check_rejects_what_sagemaker_and_step_functions_would(prod):
+    """The check above is not vacuous: each mistake AWS would reject at run time is found."""
+    tune = states(prod)["Tune"]
+    assert asl.request_problems(tune) == []
+
+    def mutated(change) -> dict:
+        state = json.loads(json.dumps(tune))
+        change(state["Parameters"])
+        return state
+
+    config = "HyperParameterTuningJobConfig"
+    cases = {
+        "casing": lambda p: p[config]["ParameterRanges"]["ContinuousParameterRanges"][0].update(
+            scalingType=p[config]["ParameterRanges"]["ContinuousParameterRanges"][0].pop("ScalingType")),
+        "required": lambda p: p[config].pop("ResourceLimits"),
+        "type": lambda p: p[config]["ResourceLimits"].update(MaxNumberOfTrainingJobs="6"),
+        "enum": lambda p: p[config].update(TrainingJobEarlyStoppingType="On"),
+        "unknown": lambda p: p[config].update(Objective={"Type": "Minimize", "MetricName": "validation:rmse"}),
+    }
+    for mistake, change in cases.items():
+        assert asl.request_problems(mutated(change)), mistake
+    with pytest.raises(ValueError, match="camelCase"):
+        asl.sagemaker_operation("arn:aws:states:::aws-sdk:sagemaker:DescribeEndpoint")
+    with pytest.raises(ValueError, match="not a Step Functions SageMaker integration"):
+        asl.sagemaker_operation("arn:aws:states:::sagemaker:deleteEndpoint")
+    assert asl.selector_problems({**tune, "ResultSelector": {"best.$": "$.BestTrainingJob.Name"}})
+    assert asl.selector_problems(states(prod)["DescribeTheBestTrainingJob"]) == []
 
 
 # ---------------------------------------------------------------- training pipeline: train or tune, register
@@ -397,6 +427,22 @@ def test_the_best_training_job_of_a_tuning_run_becomes_the_model(prod):
     assert tuning_job.startswith(tuning_name_stem("mlspec-prod-xgboost") + "-")
 
 
+def test_a_tuning_job_without_a_best_training_job_registers_nothing_and_says_why(prod):
+    """A Completed tuning job none of whose jobs reported the objective has no BestTrainingJob;
+    reading it in a ResultSelector would be a States.Runtime error that escapes every Catch."""
+    assert "ResultSelector" not in states(prod)["Tune"]
+
+    class NoBest(FakeTraining):
+        def __call__(self, name, parameters):
+            result = super().__call__(name, parameters)
+            return {k: v for k, v in result.items() if k != "BestTrainingJob"} if name == "Tune" else result
+
+    fake = NoBest()
+    outcome, _, _ = asl.run(definition(prod), fake, {})
+    assert outcome == "Fail:NoBestTrainingJob"
+    assert fake.names() == ["Tune"]
+
+
 def test_a_training_or_tuning_failure_stops_before_any_package(synth):
     step = "Tune" if ml_settings(synth).tuning.enabled else "Train"
     fake = FakeTraining(fail=step)
@@ -454,6 +500,24 @@ def test_warm_start_scaling_and_early_stopping_come_from_the_settings(custom):
     # The role may read the parents it starts from, and no other tuning job outside its stem.
     reading = pipeline_statements(custom)["ReadTheWarmStartParents"]
     assert reading["Resource"]["Fn::Join"][1][-1] == ":hyper-parameter-tuning-job/acme-ml-xgboost-1a2b3c4d"
+
+
+def test_warm_start_parents_are_granted_by_their_lowercase_arn():
+    """SageMaker puts resource names into ARNs in lowercase; a parent configured as `Acme-Tune-1`
+    is `hyper-parameter-tuning-job/acme-tune-1`, and IAM compares ARNs case-sensitively."""
+    from tests.test_patterns_standalone import bare_stack, ml_base_in, pipeline_in
+
+    stack = bare_stack()
+    pipeline = pipeline_in(stack, ml_base_in(stack), tuning=Tuning(
+        objective_metric="validation:auc", objective_type="Maximize", ranges={"eta": {"min": 0.1, "max": 0.5}},
+        warm_start_parents=("Acme-Tune-1",)))
+    parameters = pipeline.tuning_parameters
+    assert parameters["WarmStartConfig"]["ParentHyperParameterTuningJobs"] == [
+        {"HyperParameterTuningJobName": "Acme-Tune-1"}]  # the API takes the name as given
+    (statement,) = [s for s in Template.from_stack(stack).to_json()["Resources"].values()
+                    if s["Type"] == "AWS::IAM::ManagedPolicy"
+                    for s in s["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "ReadTheWarmStartParents"]
+    assert statement["Resource"]["Fn::Join"][1][-1] == ":hyper-parameter-tuning-job/acme-tune-1"
 
 
 def test_run_names_fit_sagemaker_for_the_longest_name_prefix():
@@ -743,6 +807,83 @@ def test_an_endpoint_that_needs_a_person_fails_the_run_instead_of_looping(synth)
         assert run_pipeline(synth, FakeSageMaker(existing=[status], after=[]))[0] == "Fail:EndpointNeedsAttention"
         assert run_pipeline(synth, FakeSageMaker(existing=[None], after=["Creating", status]))[0] == \
             "Fail:EndpointNeedsAttention"
+
+
+class ScriptedDeploy:
+    """Answers each deploy task from a script (one answer per call, in order): a status tuple
+    (EndpointStatus, EndpointConfigName, where "mine" is this run's config), or a TaskError to raise.
+    It stands for a concurrent deploy acting on the same endpoint between this run's steps."""
+
+    REFUSED = asl.TaskError("SageMaker.AmazonSageMakerException", "Cannot update in-progress endpoint")
+    NOT_FOUND = asl.TaskError("SageMaker.SageMakerException", "Could not find endpoint")
+
+    def __init__(self, **script):
+        self.script = {name: list(answers) for name, answers in script.items()}
+        self.calls: list[tuple[str, dict]] = []
+        self.mine = None
+
+    def __call__(self, name: str, parameters: dict):
+        self.calls.append((name, parameters))
+        if name == "CheckTheApproval":
+            return {"ModelPackageGroupName": parameters["ModelPackageName"].split("/")[1],
+                    "ModelApprovalStatus": "Approved"}
+        if name == "CreateEndpointConfig":
+            self.mine = parameters["EndpointConfigName"]
+        if not self.script.get(name):  # not scripted, or no more answers: the call succeeds
+            return {}
+        answer = self.script[name].pop(0)
+        if isinstance(answer, asl.TaskError):
+            raise answer
+        status, config = answer
+        return {"EndpointStatus": status, "EndpointConfigName": self.mine if config == "mine" else config}
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+def test_duplicate_approvals_converge_instead_of_failing(synth):
+    """SageMaker may send several events per change and EventBridge delivers at least once, so two
+    deploys of one package can run at once (the endpoint's answers below are what the other one
+    causes). Neither fails, and the second never updates an endpoint that is still changing."""
+    # Both found no endpoint; the other created it first: this one waits, then updates it.
+    second = ScriptedDeploy(FindEndpoint=[ScriptedDeploy.NOT_FOUND, ("InService", "other-config")],
+                            CreateEndpoint=[asl.TaskError("SageMaker.AmazonSageMakerException",
+                                                          "Cannot create already existing endpoint")],
+                            DidAnotherDeployCreateIt=[("Creating", "other-config")],
+                            PollEndpoint=[("Updating", "mine"), ("InService", "mine")])
+    outcome, visited = run_pipeline(synth, second)
+    assert outcome == "Succeed:EndpointInService"
+    assert second.names().count("UpdateEndpoint") == 1
+    assert visited.index("WaitForTheEndpointToSettle") < visited.index("UpdateEndpoint")
+    # Both saw it InService; the other's update went first: this one's is refused, it waits, updates.
+    refused = ScriptedDeploy(FindEndpoint=[("InService", "old-config"), ("InService", "other-config")],
+                             UpdateEndpoint=[ScriptedDeploy.REFUSED],
+                             IsAnotherDeployChangingIt=[("Updating", "other-config")],
+                             PollEndpoint=[("InService", "mine")])
+    assert run_pipeline(synth, refused)[0] == "Succeed:EndpointInService"
+    assert refused.names().count("UpdateEndpoint") == 2
+    # The other deploy replaced this one's config after it: that is not a rollback.
+    superseded = ScriptedDeploy(FindEndpoint=[("InService", "old-config")],
+                                PollEndpoint=[("Updating", "mine"), ("Updating", "other-config"),
+                                              ("InService", "other-config")])
+    assert run_pipeline(synth, superseded)[0] == "Succeed:SupersededByALaterDeploy"
+    # InService with the config it had before this deploy still is one.
+    rolled_back = ScriptedDeploy(FindEndpoint=[("InService", "old-config")],
+                                 PollEndpoint=[("Updating", "mine"), ("InService", "old-config")])
+    assert run_pipeline(synth, rolled_back)[0] == "Fail:EndpointRolledBack"
+
+
+def test_a_refused_create_or_update_with_nobody_else_at_work_fails_with_sagemakers_error(synth):
+    invalid = asl.TaskError("SageMaker.AmazonSageMakerException", "ValidationException: instance type not supported")
+    create = ScriptedDeploy(FindEndpoint=[ScriptedDeploy.NOT_FOUND], CreateEndpoint=[invalid],
+                            DidAnotherDeployCreateIt=[ScriptedDeploy.NOT_FOUND])
+    outcome, _, document = asl.run(definition(synth, "deploy"), create, approval_event(synth))
+    assert outcome == "Fail:Failed" and document["error"]["Cause"] == invalid.cause
+    update = ScriptedDeploy(FindEndpoint=[("InService", "old-config")], UpdateEndpoint=[invalid],
+                            IsAnotherDeployChangingIt=[("InService", "old-config")])
+    outcome, _, document = asl.run(definition(synth, "deploy"), update, approval_event(synth))
+    assert outcome == "Fail:Failed" and document["error"]["Cause"] == invalid.cause
+    assert update.names().count("UpdateEndpoint") == 1  # no loop
 
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
