@@ -28,19 +28,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.log_groups import encrypted_log_group
 from patterns.roles import depend_on_policy_only, service_role
 from patterns.sagemaker_execution import SageMakerExecution
+from patterns.sagemaker_steps import (
+    deliver_logs_and_traces,
+    pass_execution_role,
+    sagemaker_task,
+    wait_for_sagemaker_jobs,
+)
 from patterns.training_pipeline import SDK_TRANSIENT_ERRORS, TRANSIENT_ERRORS, run_name_stem, sagemaker_arn
 
 BATCH_PREDICTIONS_PREFIX = "batch-predictions/"  # in the results zone
@@ -229,16 +234,8 @@ class BatchTransform(Construct):
     def _task(self, id_: str, action: str, parameters: Mapping[str, Any], result_path: str, catch: sfn.IChainable,
               retry_on: Sequence[str] = TRANSIENT_ERRORS, result_selector: Mapping[str, Any] | None = None,
               catch_result_path: str = "$.error") -> sfn.CustomState:
-        state_json: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": f"arn:{Aws.PARTITION}:states:::{action}",
-            "Parameters": parameters,
-            "ResultPath": result_path,
-            "Retry": [{"ErrorEquals": list(retry_on), "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
-        }
-        if result_selector:
-            state_json["ResultSelector"] = result_selector
-        state = sfn.CustomState(self, id_, state_json=state_json)
+        state = sagemaker_task(self, id_, action, parameters, result_path, retry_on=retry_on,
+                               selector=result_selector)
         state.add_catch(catch, errors=["States.ALL"], result_path=catch_result_path)
         return state
 
@@ -246,7 +243,6 @@ class BatchTransform(Construct):
         runs = f"{self.run_name_stem}-*"
         packages = sagemaker_arn(f"model-package/{self.model_package_group}/*")
         models, jobs = sagemaker_arn(f"model/{runs}"), sagemaker_arn(f"transform-job/{runs}")
-        events_rule = regional_arn("events", "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule")
         role, policy = service_role(
             self, "StateMachine", service="states.amazonaws.com",
             description=f"{name}: score a curated prefix with an Approved model of {self.model_package_group}",
@@ -261,17 +257,9 @@ class BatchTransform(Construct):
                 iam.PolicyStatement(sid="RunTheTransformJob", actions=[
                     "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
                     "sagemaker:AddTags", "sagemaker:ListTags"], resources=[jobs]),
-                iam.PolicyStatement(sid="PassTheExecutionRole", actions=["iam:PassRole"],
-                                    resources=[execution.role.role_arn],
-                                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
-                iam.PolicyStatement(sid="WaitForTransformJobs", actions=["events:PutTargets", "events:PutRule",
-                                                                         "events:DescribeRule"],
-                                    resources=[events_rule]),
-                iam.PolicyStatement(sid="DeliverLogsAndTraces", actions=[
-                    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources=["*"]),
+                pass_execution_role(execution.role),
+                wait_for_sagemaker_jobs("Transform"),
+                deliver_logs_and_traces(),
             ],
         )
         acknowledge(

@@ -54,6 +54,11 @@ from patterns.model_registry import APPROVED, ModelPackageGroup, approved_packag
 from patterns.roles import depend_on_policy_only, service_role
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.sagemaker_lake import data_capture
+from patterns.sagemaker_steps import (
+    deliver_logs_and_traces,
+    pass_execution_role,
+    sagemaker_task,
+)
 
 # SageMaker names: 1..63 letters, digits and hyphens. A deploy is named "<stem>-<UUID>" (36 characters).
 SAGEMAKER_NAME_MAX = 63
@@ -276,16 +281,7 @@ class ModelDeploy(Construct):
     def _task(self, id_: str, action: str, parameters: Mapping[str, Any], result_path: str,
               fail: sfn.Fail, retry_on: Sequence[str] = TRANSIENT_ERRORS,
               selector: Mapping[str, str] | None = None) -> sfn.CustomState:
-        state_json: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": f"arn:{Aws.PARTITION}:states:::{action}",
-            "Parameters": parameters,
-            "ResultPath": result_path,
-            "Retry": [{"ErrorEquals": list(retry_on), "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
-        }
-        if selector:
-            state_json["ResultSelector"] = dict(selector)
-        state = sfn.CustomState(self, id_, state_json=state_json)
+        state = sagemaker_task(self, id_, action, parameters, result_path, retry_on=retry_on, selector=selector)
         state.add_catch(fail, errors=["States.ALL"], result_path="$.error")
         return state
 
@@ -317,14 +313,8 @@ class ModelDeploy(Construct):
                                     resources=[ml_key.key_arn],
                                     conditions={"StringEquals": via_sagemaker,
                                                 "Bool": {"kms:GrantIsForAWSResource": "true"}}),
-                iam.PolicyStatement(sid="PassTheExecutionRole", actions=["iam:PassRole"],
-                                    resources=[execution.role.role_arn],
-                                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
-                iam.PolicyStatement(sid="DeliverLogsAndTraces", actions=[
-                    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources=["*"]),
+                pass_execution_role(execution.role),
+                deliver_logs_and_traces(),
             ],
         )
         acknowledge(

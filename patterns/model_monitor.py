@@ -57,6 +57,12 @@ from patterns.model_monitor_image import ModelMonitorImage
 from patterns.roles import depend_on_policy_only, service_role
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.sagemaker_lake import BASELINE_INPUT_FOLDER, MONITORING_PREFIX
+from patterns.sagemaker_steps import (
+    deliver_logs_and_traces,
+    pass_execution_role,
+    sagemaker_task,
+    wait_for_sagemaker_jobs,
+)
 from patterns.training_pipeline import SDK_TRANSIENT_ERRORS, TRANSIENT_ERRORS, run_name_stem, sagemaker_arn
 
 METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
@@ -219,11 +225,7 @@ class ModelMonitor(Construct):
 
     def _task(self, id_: str, action: str, parameters: dict[str, Any], result_path: str,
               retry_on: Sequence[str]) -> sfn.CustomState:
-        return sfn.CustomState(self, id_, state_json={
-            "Type": "Task", "Resource": f"arn:{Aws.PARTITION}:states:::{action}", "Parameters": parameters,
-            "ResultPath": result_path,
-            "Retry": [{"ErrorEquals": list(retry_on), "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
-        })
+        return sagemaker_task(self, id_, action, parameters, result_path, retry_on=retry_on)
 
     def _role(self, name: str, execution: SageMakerExecution, ml_key: kms.IKey,
               lake_key: kms.IKey) -> tuple[iam.Role, iam.ManagedPolicy]:
@@ -245,18 +247,9 @@ class ModelMonitor(Construct):
                 iam.PolicyStatement(sid="DescribeTheKeysThroughSageMaker", actions=["kms:DescribeKey"],
                                     resources=[ml_key.key_arn, lake_key.key_arn],
                                     conditions={"StringEquals": via_sagemaker}),
-                iam.PolicyStatement(sid="PassTheExecutionRole", actions=["iam:PassRole"],
-                                    resources=[execution.role.role_arn],
-                                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
-                iam.PolicyStatement(sid="WaitForProcessingJobs", actions=["events:PutTargets", "events:PutRule",
-                                                                          "events:DescribeRule"],
-                                    resources=[regional_arn(
-                                        "events", "rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule")]),
-                iam.PolicyStatement(sid="DeliverLogsAndTraces", actions=[
-                    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources=["*"]),
+                pass_execution_role(execution.role),
+                wait_for_sagemaker_jobs("Processing"),
+                deliver_logs_and_traces(),
             ],
         )
         acknowledge(

@@ -30,7 +30,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -45,6 +45,12 @@ from patterns.model_registry import APPROVED, PENDING, ModelPackageGroup
 from patterns.roles import depend_on_policy_only, service_role
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, MODELS_PREFIX
+from patterns.sagemaker_steps import (
+    deliver_logs_and_traces,
+    pass_execution_role,
+    sagemaker_task,
+    wait_for_sagemaker_jobs,
+)
 from patterns.xgboost_image import XgboostImage
 
 INPUT_MODES = ("File", "Pipe", "FastFile")
@@ -299,37 +305,25 @@ class TrainingPipeline(Construct):
     def _task(self, id_: str, action: str, parameters: Mapping[str, Any], result_path: str,
               fail: sfn.Fail, retry_on: Sequence[str] = TRANSIENT_ERRORS,
               selector: Mapping[str, str] | None = None) -> sfn.CustomState:
-        state_json: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": f"arn:{Aws.PARTITION}:states:::{action}",
-            "Parameters": parameters,
-            "ResultPath": result_path,
-            "Retry": [{"ErrorEquals": list(retry_on), "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2.0}],
-        }
-        if selector:
-            state_json["ResultSelector"] = dict(selector)
-        state = sfn.CustomState(self, id_, state_json=state_json)
+        state = sagemaker_task(self, id_, action, parameters, result_path, retry_on=retry_on, selector=selector)
         state.add_catch(fail, errors=["States.ALL"], result_path="$.error")
         return state
 
     def _role(self, name: str, execution: SageMakerExecution) -> tuple[iam.Role, iam.ManagedPolicy]:
-        training_jobs = [sagemaker_arn(f"training-job/{self.run_name_stem}-*")]
-        statements = []
-        wildcards = list(training_jobs)
         if self.tuning is not None:
             tuning_jobs = sagemaker_arn(f"hyper-parameter-tuning-job/{self.tuning_name_stem}-*")
-            # A tuning job names its training jobs "<tuning job>-<NNN>-<8 hex digits>".
-            training_jobs = list(dict.fromkeys([*training_jobs, sagemaker_arn(f"training-job/{self.tuning_name_stem}-*")]))
-            wildcards = [*training_jobs, tuning_jobs]
-            statements += [
+            # The tuning job creates and stops its training jobs, named "<tuning job>-<NNN>-<8 hex
+            # digits>"; the pipeline only reads the best one.
+            best_jobs = sagemaker_arn(f"training-job/{self.tuning_name_stem}-*")
+            wildcards = [best_jobs, tuning_jobs]
+            statements = [
                 iam.PolicyStatement(sid="RunTuningJobs", actions=[
                     "sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
                     "sagemaker:StopHyperParameterTuningJob", "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
                     "sagemaker:AddTags", "sagemaker:ListTags"], resources=[tuning_jobs]),
-                iam.PolicyStatement(sid="WaitForTuningJobs", actions=["events:PutTargets", "events:PutRule",
-                                                                      "events:DescribeRule"],
-                                    resources=[regional_arn("events",
-                                                            "rule/StepFunctionsGetEventsForSageMakerTuningJobsRule")]),
+                wait_for_sagemaker_jobs("Tuning"),
+                iam.PolicyStatement(sid="ReadTheBestTrainingJob", actions=["sagemaker:DescribeTrainingJob"],
+                                    resources=[best_jobs]),
             ]
             if self.tuning.warm_start_parents:
                 # SageMaker ARNs carry resource names in lowercase, and IAM compares ARNs case-sensitively.
@@ -337,28 +331,24 @@ class TrainingPipeline(Construct):
                     sid="ReadTheWarmStartParents", actions=["sagemaker:DescribeHyperParameterTuningJob"],
                     resources=[sagemaker_arn(f"hyper-parameter-tuning-job/{p.lower()}")
                                for p in self.tuning.warm_start_parents]))
+        else:
+            training_jobs = sagemaker_arn(f"training-job/{self.run_name_stem}-*")
+            wildcards = [training_jobs]
+            statements = [
+                iam.PolicyStatement(sid="RunTrainingJobs", actions=[
+                    "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags", "sagemaker:ListTags"], resources=[training_jobs]),
+                wait_for_sagemaker_jobs("Training"),
+            ]
         statements += [
-            iam.PolicyStatement(sid="RunTrainingJobs", actions=[
-                "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
-                "sagemaker:AddTags", "sagemaker:ListTags"], resources=training_jobs),
             # Register in this group only (CreateModelPackage authorizes on the new package's ARN,
             # model-package/<group>/<version>); approving is granted only when approval is automatic.
             iam.PolicyStatement(sid="RegisterTheModel", actions=["sagemaker:CreateModelPackage"],
                                 resources=[self.registry.packages_arn]),
             *([iam.PolicyStatement(sid="ApproveTheModel", actions=["sagemaker:UpdateModelPackage"],
                                    resources=[self.registry.packages_arn])] if self.approval == "automatic" else []),
-            iam.PolicyStatement(sid="PassTheExecutionRole", actions=["iam:PassRole"],
-                                resources=[execution.role.role_arn],
-                                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
-            iam.PolicyStatement(sid="WaitForTrainingJobs", actions=["events:PutTargets", "events:PutRule",
-                                                                    "events:DescribeRule"],
-                                resources=[regional_arn("events",
-                                                        "rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule")]),
-            iam.PolicyStatement(sid="DeliverLogsAndTraces", actions=[
-                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-                "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources=["*"]),
+            pass_execution_role(execution.role),
+            deliver_logs_and_traces(),
         ]
         role, policy = service_role(
             self, "StateMachine", service="states.amazonaws.com",

@@ -704,7 +704,7 @@ LAKE_FORMATION = (  # only where lake_formation.enabled (its facts have no recor
 )
 BATCH_RUN = "{batch.run|asl}"
 # SageMaker writes `<output path><input key relative to the input prefix>.out`.
-PREDICTIONS = "arn:aws:s3:::{results_bucket}/batch-predictions/" + BATCH_RUN + "/validation/part-0000.csv.out"
+PREDICTIONS = "arn:aws:s3:::{results_bucket}/batch-predictions/" + BATCH_RUN + "/part-0000.csv.out"
 BATCH_TRANSFORM_HOPS = (
     Hop("batch-01", "batch transform", "model registry (find)", "batch transform role",
         ("sagemaker:ListModelPackages",), ("*",), "the latest Approved package of the group"),
@@ -733,7 +733,7 @@ BATCH_TRANSFORM_HOPS = (
     Hop("batch-08", "transform job", "curated zone (list)", "SageMaker execution role", ("s3:ListBucket",),
         ("{batch.input|bucketarn}",), "input listing", context={"s3:prefix": "{batch.input|key}"}, endpoint="s3"),
     Hop("batch-09", "transform job", "curated zone: input prefix", "SageMaker execution role", ("s3:GetObject",),
-        ("{batch.input|s3arn}validation/part-0000.csv",), "label-first CSV lines", endpoint="s3",
+        ("{batch.input|s3arn}part-0000.csv",), "label-first CSV lines", endpoint="s3",
         kms=through_s3("{lake_key}", "{batch.input|bucketarn}", "kms:Decrypt")),
     Hop("batch-10", "transform job", "results zone: predictions", "SageMaker execution role", ("s3:PutObject",),
         (PREDICTIONS,), "label and prediction per line (.out files)", context=sse("{batch.output_key}"),

@@ -168,6 +168,9 @@ class SageMakerStack(Stack):
             outputs["InferenceApiInvokePolicyArn"] = self.inference_api.invoke_policy.managed_policy_arn
             if self.inference_api.api_key is not None:
                 outputs["InferenceApiKeyId"] = self.inference_api.api_key.key_id
+            if self.inference_api.caller_security_group is not None:
+                # A private API's callers in the VPC attach this group (HTTPS to the execute-api endpoint).
+                outputs["InferenceApiCallerSecurityGroupId"] = self.inference_api.caller_security_group.security_group_id
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
 

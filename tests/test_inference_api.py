@@ -248,5 +248,8 @@ def test_a_private_api_has_a_caller_group_that_its_endpoint_lets_in(prod, sandbo
     assert [(i["IpProtocol"], i["FromPort"], i["ToPort"]) for i in ingress] == [("tcp", 443, 443)]
     assert "EndpointSecurityGroup" in json.dumps(ingress[0]["GroupId"])
     assert prod.built.stacks["SageMaker"].inference_api.caller_security_group is not None
+    # Callers find the group through the stack output.
+    assert prod.templates["SageMaker"]["Outputs"]["InferenceApiCallerSecurityGroupId"]["Value"] == {
+        "Fn::GetAtt": [caller_id, "GroupId"]}
     # A regional API needs no caller group.
     assert not [k for k in sandbox.resources("SageMaker", "AWS::EC2::SecurityGroup") if "Caller" in k]

@@ -1096,8 +1096,26 @@ def test_each_output_refers_to_what_its_name_says(synth):
         expected |= {name: ANY for name in ("InferenceApiUrl", "InferenceApiMethodArn", "InferenceApiInvokePolicyArn")}
         if synth.built.settings.inference_api.quota_requests_per_day is not None:
             expected["InferenceApiKeyId"] = ANY
+        if synth.built.settings.inference_api.private:
+            expected["InferenceApiCallerSecurityGroupId"] = ANY
     assert outputs == expected
     # The endpoint approved packages deploy to is the one the output names.
     graph = deploy_states(synth)
     for step in ("FindEndpoint", "CreateEndpoint", "UpdateEndpoint", "PollEndpoint", "DeleteFailedEndpoint"):
         assert graph[step]["Parameters"]["EndpointName"] == f"{prefix}-pipeline-endpoint", step
+
+
+def test_with_tuning_the_pipeline_reads_the_best_training_job_and_creates_none(sandbox, prod):
+    """The tuning job creates and stops its training jobs; the pipeline role only describes the best."""
+    assert not sandbox.built.settings.sagemaker.tuning.enabled and prod.built.settings.sagemaker.tuning.enabled
+    tuned = pipeline_statements(prod)
+    actions = {a for statement in tuned.values() for a in
+               ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])}
+    assert "sagemaker:CreateTrainingJob" not in actions and "sagemaker:StopTrainingJob" not in actions
+    assert "WaitForTrainingJobs" not in tuned and "WaitForTuningJobs" in tuned
+    best = tuned["ReadTheBestTrainingJob"]
+    assert best["Action"] == "sagemaker:DescribeTrainingJob"
+    # The tuning job's stem (what a tuning job of this pipeline is named with; its jobs extend it).
+    assert json.dumps(best["Resource"]).endswith(':training-job/mlspec-prod-xgboost-*"]]}')
+    trained = pipeline_statements(sandbox)
+    assert "RunTrainingJobs" in trained and "WaitForTrainingJobs" in trained and "ReadTheBestTrainingJob" not in trained
