@@ -26,7 +26,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Literal
 
-from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy, Tags
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_glue as glue
@@ -36,9 +36,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from patterns.arns import regional_arn
+from patterns.bucket_emptier import empty_on_delete
 from patterns.compliance import acknowledge, finding_reference, skip_checkov
-from patterns.data_lake import EMPTY_BUCKET_SOURCE, EMPTY_ON_DELETE_TAG
-from patterns.deploy_time_function import DeployTimeFunction
 from patterns.keys import customer_managed_key, removal_policy
 from patterns.log_groups import encrypted_log_group, log_stream_arn
 from patterns.roles import service_role
@@ -334,29 +333,13 @@ class AuditTrail(Construct):
         buckets = {"AccessLogs": (self.access_log_bucket, access_log_bucket_name)}
         if trail_bucket:
             buckets["Bucket"] = (self.bucket, bucket_name)
-        arns = [f"arn:{Aws.PARTITION}:s3:::{bucket}" for _, bucket in buckets.values()]
-        emptier = DeployTimeFunction(
-            self, "EmptyOnDelete", name=f"{name}-empty-buckets",
-            description="Custom resource: empty an audit bucket (every version) when the stack deletes it",
-            source=EMPTY_BUCKET_SOURCE, key=self.key, timeout=Duration.minutes(15),
-            statements=[
-                iam.PolicyStatement(actions=["s3:GetBucketTagging", "s3:ListBucketVersions"], resources=arns),
-                iam.PolicyStatement(actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
-                                    resources=[f"{arn}/*" for arn in arns]),
-            ],
-            wildcard_findings=[f"AwsSolutions-IAM5[Resource::{finding_reference(self, f'{arn}/*')}]" for arn in arns],
+        self.emptiers = empty_on_delete(
+            self, name=f"{name}-empty-buckets", what="an audit bucket", buckets=buckets, key=self.key,
+            log_retention_days=EMPTIER_LOG_RETENTION_DAYS,
             wildcard_reason="It deletes every object of the audit trail's own buckets (log files CloudTrail and "
-                            "S3 named at run time), and only when the stack deletes them (sandbox only).",
-            log_retention_days=EMPTIER_LOG_RETENTION_DAYS, destroy_on_removal=True,
-        )
-        self.emptiers: dict[str, CustomResource] = {}
-        for id_, (bucket, _) in buckets.items():
-            Tags.of(bucket).add(EMPTY_ON_DELETE_TAG, "true")
-            self.emptiers[id_] = CustomResource(
-                self, f"{id_}EmptyOnDelete", service_token=emptier.function.function_arn,
-                resource_type="Custom::EmptyBucketOnDelete", service_timeout=Duration.minutes(20),
-                properties={"BucketName": bucket.bucket_name, "TagKey": EMPTY_ON_DELETE_TAG, "TagValue": "true"})
-            self.trail.node.add_dependency(self.emptiers[id_])
+                            "S3 named at run time), and only when the stack deletes them (sandbox only).")
+        for emptier in self.emptiers.values():
+            self.trail.node.add_dependency(emptier)
         if trail_bucket:
             self.bucket.node.add_dependency(self.emptiers["AccessLogs"])
 

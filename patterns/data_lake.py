@@ -18,16 +18,15 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Literal
 
-from aws_cdk import Aws, CustomResource, Duration, Tags
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from patterns.compliance import acknowledge, finding_reference, skip_checkov
-from patterns.deploy_time_function import DeployTimeFunction
+from patterns.bucket_emptier import empty_on_delete
+from patterns.compliance import acknowledge, skip_checkov
 from patterns.keys import customer_managed_key, removal_policy
 
 ARCHIVE_CLASSES = {
@@ -46,8 +45,6 @@ BUCKET_NAME_MAX, ACCOUNT_AND_REGION = 63, 12 + 1 + 16
 NAME_PART = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 S3_ACCESS_LOGS_BY_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"  # CDK feature flag
-EMPTY_BUCKET_SOURCE = Path(__file__).resolve().parent / "assets" / "empty_bucket"
-EMPTY_ON_DELETE_TAG = "empty-on-delete"  # on every bucket of a destroyable lake; the emptying handler checks it
 
 REPLICATION_RULES = (
     "HIPAA.Security-S3BucketReplicationEnabled",
@@ -279,28 +276,10 @@ class DataLakeStorage(Construct):
         removes the tag before the resources) never empties a retained bucket."""
         buckets = {"AccessLogs": (self.access_log_bucket, bucket_name(name_prefix, ACCESS_LOGS_BUCKET_PURPOSE)),
                    **{zone.capitalize(): (bucket, self.bucket_names[zone]) for zone, bucket in self.buckets.items()}}
-        arns = [f"arn:{Aws.PARTITION}:s3:::{name}" for _, name in buckets.values()]
-        emptier = DeployTimeFunction(
-            self, "EmptyOnDelete", name=f"{name_prefix}-empty-lake-buckets",
-            description="Custom resource: empty a lake bucket (every version) when the stack deletes it",
-            source=EMPTY_BUCKET_SOURCE, key=self.key, timeout=Duration.minutes(15),
-            statements=[
-                iam.PolicyStatement(actions=["s3:GetBucketTagging", "s3:ListBucketVersions"], resources=arns),
-                iam.PolicyStatement(actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
-                                    resources=[f"{arn}/*" for arn in arns]),
-            ],
-            wildcard_findings=[f"AwsSolutions-IAM5[Resource::{finding_reference(self, f'{arn}/*')}]" for arn in arns],
-            wildcard_reason="It deletes every object of the lake's own buckets, whose keys it cannot know in "
-                            "advance, and only when the stack deletes them (sandbox lakes only).",
-            log_retention_days=log_retention_days, destroy_on_removal=True,
-        )
-        for id_, (bucket, name) in buckets.items():
-            Tags.of(bucket).add(EMPTY_ON_DELETE_TAG, "true")
-            CustomResource(
-                self, f"{id_}EmptyOnDelete", service_token=emptier.function.function_arn,
-                resource_type="Custom::EmptyBucketOnDelete", service_timeout=Duration.minutes(20),
-                properties={"BucketName": bucket.bucket_name, "TagKey": EMPTY_ON_DELETE_TAG, "TagValue": "true"},
-            )
+        empty_on_delete(self, name=f"{name_prefix}-empty-lake-buckets", what="a lake bucket", buckets=buckets,
+                        key=self.key, log_retention_days=log_retention_days,
+                        wildcard_reason="It deletes every object of the lake's own buckets, whose keys it cannot "
+                                        "know in advance, and only when the stack deletes them (sandbox lakes only).")
 
     def _lifecycle_rule(self, zone: str, lifecycle: ZoneTiering) -> s3.LifecycleRule:
         transitions = []

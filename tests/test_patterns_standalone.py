@@ -232,8 +232,8 @@ def test_data_lake_takes_the_longest_name_prefix_that_fits_and_refuses_a_zone_th
 
 
 def test_a_destroyable_lake_empties_each_bucket_with_its_own_scanned_function():
+    from patterns.bucket_emptier import EMPTY_ON_DELETE_TAG
     from patterns.compliance import unscanned_resources
-    from patterns.data_lake import EMPTY_ON_DELETE_TAG
 
     stack = bare_stack()
     lake = DataLakeStorage(stack, "Lake", name_prefix="acme", zones={"raw": ZoneTiering()},
