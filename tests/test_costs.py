@@ -188,3 +188,29 @@ def test_the_prose_states_the_computed_idle_totals_and_target(sandbox, prod):
     assert float(stated[2]) == costs.SANDBOX_TARGET_USD
     prod_stated = re.search(r"Prod idles at \$([\d.]+)", text)
     assert prod_stated and float(prod_stated[1]) == pytest.approx(costs.total(costs.report(prod.assembly_dir)))
+
+
+def test_every_hand_written_idle_figure_is_the_computed_one(sandbox, prod):
+    """The README, the deploy guide and the architecture page repeat idle figures in prose: each must
+    be what the report computes from the templates, so a change of the templates cannot leave one stale."""
+    import re
+
+    from scripts.docs import ROOT
+
+    sandbox_report, prod_report = costs.report(sandbox.assembly_dir), costs.report(prod.assembly_dir)
+    readme = (ROOT / "README.md").read_text().split("<!-- END generated:synth-summary -->")[1]
+    stated = re.search(r"The sandbox idles at \$([\d.]+) a month", readme)
+    assert stated and float(stated[1]) == pytest.approx(costs.total(sandbox_report))
+    deploy = re.search(r"\(sandbox: about \$([\d.]+) a month\)", (ROOT / "docs" / "deploy.md").read_text())
+    assert deploy and float(deploy[1]) == pytest.approx(costs.total(sandbox_report))
+
+    def ml_stacks(report):  # the ML network and SageMaker stacks, as the architecture page groups them
+        return sum(line.monthly_usd for stack in ("MlNetwork", "SageMaker") for line in report[stack]
+                   if line.when == "idle")
+
+    architecture = (ROOT / "docs" / "architecture.md").read_text()
+    two = re.search(r"\*\*Idle cost of these two stacks\*\*: \$([\d.]+) a month in the sandbox and \$([\d.]+) in "
+                    r"prod", architecture)
+    assert two, "docs/architecture.md no longer states the ML stacks' idle cost"
+    assert float(two[1]) == pytest.approx(ml_stacks(sandbox_report))
+    assert float(two[2]) == pytest.approx(ml_stacks(prod_report))
