@@ -112,3 +112,11 @@ def test_a_keyword_matches_whole_words_from_their_start():
 def test_no_keyword_is_listed_twice():
     keywords = [keyword.lower() for keyword, _ in diagrams.ICONS]
     assert len(keywords) == len(set(keywords))
+
+
+def test_every_diagram_is_linked_from_the_docs():
+    """A picture nobody links is one a reader never finds: each PNG appears in the README or docs/."""
+    root = diagrams.OUT.parent.parent
+    text = "".join(p.read_text() for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))])
+    unlinked = sorted(p.name for p in diagrams.OUT.glob("*.png") if f"diagrams/{p.name})" not in text)
+    assert not unlinked, f"diagrams no page links: {unlinked}"
