@@ -520,6 +520,23 @@ def test_warm_start_parents_are_granted_by_their_lowercase_arn():
     assert statement["Resource"]["Fn::Join"][1][-1] == ":hyper-parameter-tuning-job/acme-tune-1"
 
 
+def test_a_tuning_job_with_spot_runs_every_training_job_on_spot_with_checkpoints():
+    """No profile combines tuning and spot (the sandbox trains on spot, prod tunes on demand), so the
+    pattern is built with both: each training job of the tuning job must carry spot, its wait limit
+    and checkpoints, as a single training job would."""
+    from tests.test_patterns_standalone import bare_stack, ml_base_in, pipeline_in
+
+    stack = bare_stack()
+    tuned = pipeline_in(stack, ml_base_in(stack), managed_spot_training=True, spot_max_wait_minutes=90,
+                        training_max_runtime_minutes=60, tuning=Tuning(
+                            objective_metric="validation:auc", objective_type="Maximize",
+                            ranges={"eta": {"min": 0.1, "max": 0.5}}))
+    definition = tuned.tuning_parameters["TrainingJobDefinition"]
+    assert definition["EnableManagedSpotTraining"] is True
+    assert definition["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 5400}
+    assert definition["CheckpointConfig"]["S3Uri"].endswith("/checkpoints/")
+
+
 def test_run_names_fit_sagemaker_for_the_longest_name_prefix():
     longest = "a" * (MAX_NAME_PREFIX - 1) + "-"  # a trailing hyphen is cut, never doubled
     stem = run_name_stem(f"{longest}-xgboost")
