@@ -17,6 +17,7 @@ or disagrees with the in-app report.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import sys
@@ -145,7 +146,12 @@ def compare(ours: Scan, auditor: Scan) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    assembly = Path(argv[0] if argv else "cdk.out")
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.rescan",
+        description="Reload every template of a synthesized assembly, scan it with every nag pack (the auditor's "
+                    "view) and compare with the in-app verdict. Exit 0 when both pass with the same findings.")
+    parser.add_argument("assembly", nargs="?", default="cdk.out", help="the cloud assembly (default: cdk.out)")
+    assembly = Path(parser.parse_args(argv).assembly)
     if not gates.templates(assembly):
         print(f"No templates in {assembly}/: run `make synth` first.", file=sys.stderr)
         return 1
