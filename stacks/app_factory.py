@@ -89,7 +89,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         app_log_retention_days=settings.log_retention_days,
     )
     sagemaker = add(SageMakerStack, "SageMaker", "sagemaker",
-                    "SageMaker training pipeline and real-time endpoint in a private VPC", lake=lake,
+                    "SageMaker training and tuning, model registry with approved deploys, batch transform, "
+                    "inference API and Model Monitor in a private VPC", lake=lake,
                     network=ml_network.network, shared=shared)
     if settings.audit.enabled:
         add(AuditStack, "Audit", "audit", "CloudTrail audit trail -> encrypted S3 -> Athena saved queries",
