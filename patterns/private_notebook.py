@@ -33,15 +33,18 @@ class PrivateNotebook(Construct):
     def __init__(self, scope: Construct, id_: str, *, name: str, ml_key: kms.IKey, lake: DataLakeStorage,
                  security_group: ec2.ISecurityGroup, subnet: ec2.ISubnet, pipeline: TrainingPipeline,
                  instance_type: str = "ml.t3.medium", hosted_endpoint: str | None = None,
-                 pipeline_endpoint: str | None = None,
+                 pipeline_endpoint: str | None = None, deploy_run_stem: str | None = None,
                  destroy_on_removal: bool = False) -> None:
         """`name`: the notebook instance's. Its role reads the curated zone, starts and follows
-        `pipeline`, and invokes `pipeline_endpoint` (where approved models deploy) and `hosted_endpoint`.
+        `pipeline`, and invokes `pipeline_endpoint` (where approved models deploy) and `hosted_endpoint`;
+        `deploy_run_stem`: the stem the deploy of approved packages names its models and configs with.
         `ml_key` encrypts its volume, which is retained unless `destroy_on_removal`."""
         super().__init__(scope, id_)
         endpoints = [sagemaker_arn(f"endpoint/{e}") for e in (pipeline_endpoint, hosted_endpoint) if e]
-        runs = [sagemaker_arn(f"{kind}/{pipeline.run_name_stem}-*") for kind in ("training-job", "model",
-                                                                                  "endpoint-config")]
+        # The pipeline names its training jobs; the deploy of approved packages its models and configs.
+        runs = [sagemaker_arn(f"training-job/{pipeline.run_name_stem}-*"),
+                *(sagemaker_arn(f"{kind}/{deploy_run_stem}-*") for kind in ("model", "endpoint-config")
+                  if deploy_run_stem)]
         self.role, policy = service_role(
             self, "Notebook", service="sagemaker.amazonaws.com",
             description=f"{name}: explore the curated zone, run the training pipeline, invoke its endpoints",

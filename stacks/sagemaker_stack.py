@@ -98,7 +98,7 @@ class SageMakerStack(Stack):
             self.notebook = PrivateNotebook(
                 self, "Notebook", name=f"{prefix}-notebook", instance_type=ml.notebook_instance_type,
                 ml_key=shared.ml_key, lake=lake, security_group=sg, subnet=subnets[0], pipeline=self.pipeline,
-                pipeline_endpoint=self.deploy.endpoint_name,
+                pipeline_endpoint=self.deploy.endpoint_name, deploy_run_stem=self.deploy.run_name_stem,
                 hosted_endpoint=self.endpoint.endpoint.endpoint_name if self.endpoint else None,
                 destroy_on_removal=destroy,
             )
