@@ -76,6 +76,7 @@ AMBIGUOUS = {
     "model registry": ("ml", "SagemakerModel"), "model registry group": ("ml", "SagemakerModel"),
     "EventBridge rule": ("integration", "EventbridgeRule"),
     "state-change EventBridge rule": ("integration", "EventbridgeRule"),
+    "deployed model": ("ml", "SagemakerModel"), "deployed endpoint config": ("ml", "Sagemaker"),  # not the deploy
 }
 
 
