@@ -31,6 +31,13 @@ BYTES_PER_MB = 1_000_000
 MIN_CUTOFF_MB = 10  # Athena refuses a per-query cutoff below 10,000,000 bytes
 
 
+# What a person querying in one workgroup (its saved queries included) needs on that workgroup.
+WORKGROUP_QUERY_ACTIONS = [
+    "athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+    "athena:GetQueryRuntimeStatistics", "athena:ListQueryExecutions", "athena:GetWorkGroup", "athena:GetNamedQuery",
+    "athena:BatchGetNamedQuery", "athena:ListNamedQueries"]
+
+
 class QueryWorkgroup(Construct):
     """Results go under athena/ in the lake's "results" zone (which expires them), SSE-KMS with the
     lake key; the workgroup's settings override the client's, every query is capped at
@@ -107,11 +114,7 @@ class AnalystAccess(Construct):
             self, "Policy", managed_policy_name=name,
             description=f"Attach to analysts: queries in workgroup {workgroup.workgroup.name} over the lake",
             statements=[
-                iam.PolicyStatement(sid="QueryInTheWorkgroup", actions=[
-                    "athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution",
-                    "athena:GetQueryResults", "athena:GetQueryRuntimeStatistics", "athena:ListQueryExecutions",
-                    "athena:GetWorkGroup", "athena:GetNamedQuery", "athena:BatchGetNamedQuery",
-                    "athena:ListNamedQueries"],
+                iam.PolicyStatement(sid="QueryInTheWorkgroup", actions=WORKGROUP_QUERY_ACTIONS,
                     resources=[regional_arn("athena", f"workgroup/{workgroup.workgroup.name}")]),
                 iam.PolicyStatement(sid="ReadTheCatalog", actions=[
                     "glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartition",

@@ -36,6 +36,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from patterns.arns import regional_arn
+from patterns.athena import WORKGROUP_QUERY_ACTIONS
 from patterns.bucket_emptier import empty_on_delete
 from patterns.compliance import acknowledge, finding_reference, skip_checkov
 from patterns.keys import customer_managed_key, removal_policy
@@ -477,11 +478,8 @@ class AuditQueries(Construct):
             self, "Policy", managed_policy_name=f"{name}-auditor",
             description=f"Attach to auditors: queries in workgroup {name} over the audit trail",
             statements=[
-                iam.PolicyStatement(sid="QueryInTheAuditWorkgroup", actions=[
-                    "athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution",
-                    "athena:GetQueryResults", "athena:GetQueryRuntimeStatistics", "athena:ListQueryExecutions",
-                    "athena:GetWorkGroup", "athena:GetNamedQuery", "athena:BatchGetNamedQuery",
-                    "athena:ListNamedQueries"], resources=[regional_arn("athena", f"workgroup/{name}")]),
+                iam.PolicyStatement(sid="QueryInTheAuditWorkgroup", actions=WORKGROUP_QUERY_ACTIONS,
+                                    resources=[regional_arn("athena", f"workgroup/{name}")]),
                 iam.PolicyStatement(sid="ReadTheTrailTable", actions=[
                     "glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions",
                     "glue:BatchGetPartition"], resources=[regional_arn("glue", "catalog"),

@@ -37,12 +37,12 @@ from constructs import Construct
 
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
-from patterns.log_groups import encrypted_log_group
-from patterns.roles import depend_on_policy_only, service_role
+from patterns.roles import service_role
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.sagemaker_steps import (
     deliver_logs_and_traces,
     pass_execution_role,
+    sagemaker_state_machine,
     sagemaker_task,
     wait_for_sagemaker_jobs,
 )
@@ -213,20 +213,12 @@ class BatchTransform(Construct):
         create_model.next(transform).next(delete_model).next(outcome)
         definition = name_run.next(choose_input)
 
-        log_group = encrypted_log_group(self, "Logs", name=f"/aws/vendedlogs/states/{name}", key=ml_key,
-                                        retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
         self.role, self.policy = self._role(name, execution)
-        self.state_machine = sfn.StateMachine(
-            self, "StateMachine", state_machine_name=name,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            role=self.role.without_policy_updates(),
+        self.state_machine = sagemaker_state_machine(
+            self, name=name, definition=definition, role=self.role, policy=self.policy,
             timeout=Duration.minutes(timeout_minutes),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        depend_on_policy_only(self.state_machine, self.policy)
-        if execution.guard is not None:
-            execution.guard.attach_to_role(self.role)
+            execution=execution, key=ml_key, log_retention_days=log_retention_days,
+            destroy_on_removal=destroy_on_removal)
         self.execution_policy = execution.grant_batch_transform(
             self, "ExecutionPolicy", lake=lake, input_prefix=input_prefix, output_zone=OUTPUT_ZONE,
             output_prefix=BATCH_PREDICTIONS_PREFIX)

@@ -49,14 +49,14 @@ from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.keys import removal_policy
-from patterns.log_groups import encrypted_log_group
 from patterns.model_registry import APPROVED, ModelPackageGroup, approved_package_pattern
-from patterns.roles import depend_on_policy_only, service_role
+from patterns.roles import service_role
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.sagemaker_lake import data_capture
 from patterns.sagemaker_steps import (
     deliver_logs_and_traces,
     pass_execution_role,
+    sagemaker_state_machine,
     sagemaker_task,
 )
 
@@ -235,21 +235,12 @@ class ModelDeploy(Construct):
             sfn.Choice(self, "IsThePackageApproved").when(approved, create_model).otherwise(not_approved))
         create_model.next(create_config).next(find)
 
-        log_group = encrypted_log_group(self, "Logs", name=f"/aws/vendedlogs/states/{name}", key=ml_key,
-                                        retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
-        self.role, policy = self._role(name, execution, ml_key, lake.key)
-        self.state_machine = sfn.StateMachine(
-            self, "StateMachine", state_machine_name=name,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            role=self.role.without_policy_updates(),
+        self.role, self.policy = self._role(name, execution, ml_key, lake.key)
+        self.state_machine = sagemaker_state_machine(
+            self, name=name, definition=definition, role=self.role, policy=self.policy,
             timeout=Duration.hours(2),  # an endpoint deploy takes 5-15 minutes; an update waits for the last
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        depend_on_policy_only(self.state_machine, policy)
-        self.policy = policy
-        if execution.guard is not None:
-            execution.guard.attach_to_role(self.role)
+            execution=execution, key=ml_key, log_retention_days=log_retention_days,
+            destroy_on_removal=destroy_on_removal)
         self._rule(name, queue_key, destroy_on_removal)
 
     def _rule(self, name: str, queue_key: kms.IKey, destroy_on_removal: bool) -> None:

@@ -52,14 +52,14 @@ from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
 from patterns.keys import customer_managed_key, removal_policy
-from patterns.log_groups import encrypted_log_group
 from patterns.model_monitor_image import ModelMonitorImage
-from patterns.roles import depend_on_policy_only, service_role
+from patterns.roles import service_role
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.sagemaker_lake import BASELINE_INPUT_FOLDER, MONITORING_PREFIX
 from patterns.sagemaker_steps import (
     deliver_logs_and_traces,
     pass_execution_role,
+    sagemaker_state_machine,
     sagemaker_task,
     wait_for_sagemaker_jobs,
 )
@@ -206,20 +206,12 @@ class ModelMonitor(Construct):
         update.next(sfn.Succeed(self, "ScheduleUpdated"))
         definition = name_run.next(baseline).next(find).next(update)
 
-        log_group = encrypted_log_group(self, "Logs", name=f"/aws/vendedlogs/states/{name}", key=ml_key,
-                                        retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
         self.role, self.policy = self._role(name, execution, ml_key, lake.key)
-        self.state_machine = sfn.StateMachine(
-            self, "StateMachine", state_machine_name=name,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            role=self.role.without_policy_updates(),
+        self.state_machine = sagemaker_state_machine(
+            self, name=name, definition=definition, role=self.role, policy=self.policy,
             timeout=Duration.minutes(max_runtime_minutes + 30),  # the baseline's limit, and time to start it
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        depend_on_policy_only(self.state_machine, self.policy)
-        if execution.guard is not None:
-            execution.guard.attach_to_role(self.role)
+            execution=execution, key=ml_key, log_retention_days=log_retention_days,
+            destroy_on_removal=destroy_on_removal)
         self._trigger(name, endpoint_name, destroy_on_removal)
         self._alarms(name, features, alerts, hours, drift_alarm_threshold)
 

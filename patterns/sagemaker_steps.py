@@ -14,12 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Aws
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from patterns.arns import regional_arn
+from patterns.log_groups import encrypted_log_group
+from patterns.roles import depend_on_policy_only
+from patterns.sagemaker_execution import SageMakerExecution
 
 SYNC_JOB_KINDS = ("Training", "Tuning", "Processing", "Transform")
 
@@ -64,3 +68,23 @@ def deliver_logs_and_traces() -> iam.PolicyStatement:
         "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
         "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
         "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources=["*"])
+
+
+def sagemaker_state_machine(scope: Construct, *, name: str, definition: sfn.IChainable, role: iam.Role,
+                            policy: iam.ManagedPolicy, timeout: Duration, execution: SageMakerExecution,
+                            key: kms.IKey, log_retention_days: int, destroy_on_removal: bool) -> sfn.StateMachine:
+    """The state machine `name` (child `StateMachine`), running as `role` whose permissions are all in
+    `policy`, traced, logging every event without execution data to `/aws/vendedlogs/states/<name>`
+    (child `Logs`, encrypted with `key`), and carrying the execution's VPC-only guard."""
+    log_group = encrypted_log_group(scope, "Logs", name=f"/aws/vendedlogs/states/{name}", key=key,
+                                    retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
+    state_machine = sfn.StateMachine(
+        scope, "StateMachine", state_machine_name=name,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        role=role.without_policy_updates(), timeout=timeout, tracing_enabled=True,
+        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+    )
+    depend_on_policy_only(state_machine, policy)
+    if execution.guard is not None:
+        execution.guard.attach_to_role(role)
+    return state_machine

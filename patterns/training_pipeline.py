@@ -40,14 +40,14 @@ from constructs import Construct
 from patterns.arns import regional_arn
 from patterns.compliance import acknowledge, finding_reference
 from patterns.data_lake import DataLakeStorage
-from patterns.log_groups import encrypted_log_group
 from patterns.model_registry import APPROVED, PENDING, ModelPackageGroup
-from patterns.roles import depend_on_policy_only, service_role
+from patterns.roles import service_role
 from patterns.sagemaker_execution import SageMakerExecution
 from patterns.sagemaker_lake import CHECKPOINTS_PREFIX, MODELS_PREFIX
 from patterns.sagemaker_steps import (
     deliver_logs_and_traces,
     pass_execution_role,
+    sagemaker_state_machine,
     sagemaker_task,
     wait_for_sagemaker_jobs,
 )
@@ -258,25 +258,16 @@ class TrainingPipeline(Construct):
         else:
             register.next(done)
 
-        log_group = encrypted_log_group(self, "Logs", name=f"/aws/vendedlogs/states/{name}", key=ml_key,
-                                        retention_days=log_retention_days, destroy_on_removal=destroy_on_removal)
-        self.role, policy = self._role(name, execution)
+        self.role, self.policy = self._role(name, execution)
         runtime = training_max_runtime_minutes + (spot_max_wait_minutes if managed_spot_training else 0)
         if tuning is not None:  # sequential batches of parallel jobs
             runtime *= -(-tuning.max_jobs // tuning.max_parallel_jobs)
-        self.state_machine = sfn.StateMachine(
-            self, "StateMachine", state_machine_name=name,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            role=self.role.without_policy_updates(),
+        self.state_machine = sagemaker_state_machine(
+            self, name=name, definition=definition, role=self.role, policy=self.policy,
             # Training (or every batch of a tuning job), the spot wait, and 30 minutes for the rest.
             timeout=Duration.minutes(runtime + 30),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        depend_on_policy_only(self.state_machine, policy)
-        self.policy = policy
-        if execution.guard is not None:
-            execution.guard.attach_to_role(self.role)
+            execution=execution, key=ml_key, log_retention_days=log_retention_days,
+            destroy_on_removal=destroy_on_removal)
 
     def _tuning_parameters(self, tuning: Tuning, job: Mapping[str, Any],
                            hyperparameters: Mapping[str, str]) -> dict[str, Any]:
