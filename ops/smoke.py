@@ -223,15 +223,7 @@ class Smoke:
     def training(self) -> str:
         sfn = self.clients["stepfunctions"]
         arn = sfn.start_execution(stateMachineArn=self.output("TrainingPipelineArn"))["executionArn"]
-
-        def finished() -> dict | None:
-            execution = sfn.describe_execution(executionArn=arn)
-            return execution if execution["status"] != "RUNNING" else None
-
-        execution = self._wait(finished, lambda: f"pipeline execution {arn.rsplit(':', 1)[1]} is RUNNING")
-        if execution["status"] != "SUCCEEDED":
-            raise StepFailed(f"pipeline {execution['status']}: {execution.get('error', '')} "
-                             f"{execution.get('cause', '')}".rstrip())
+        execution = self._succeeded(arn, "pipeline")
         self.package = json.loads(execution.get("output") or "{}").get("package", {}).get("ModelPackageArn")
         if not self.package:
             raise StepFailed(f"pipeline execution {arn.rsplit(':', 1)[1]} succeeded but names no model package "
@@ -293,15 +285,7 @@ class Smoke:
         label = f"smoke-{started:%Y%m%dT%H%M%S}"
         arn = sfn.start_execution(stateMachineArn=self.output("BatchTransformArn"),
                                   input=json.dumps({"RunName": label}))["executionArn"]
-
-        def finished() -> dict | None:
-            execution = sfn.describe_execution(executionArn=arn)
-            return execution if execution["status"] != "RUNNING" else None
-
-        execution = self._wait(finished, lambda: f"batch transform execution {arn.rsplit(':', 1)[1]} is RUNNING")
-        if execution["status"] != "SUCCEEDED":
-            raise StepFailed(f"batch transform {execution['status']}: {execution.get('error', '')} "
-                             f"{execution.get('cause', '')}".rstrip())
+        self._succeeded(arn, "batch transform")
         bucket, prefix = self.output("ResultsBucketName"), f"batch-predictions/{label}/"
         written = [obj["Key"] for obj in self._list(bucket, prefix) if obj["Key"].endswith(".out")]
         if not written:
@@ -343,6 +327,20 @@ class Smoke:
         rows = [row for page in pages for row in page["ResultSet"]["Rows"]]
         values = [[cell.get("VarCharValue") for cell in row["Data"]] for row in rows]
         return [dict(zip(values[0], row)) for row in values[1:]]
+
+    def _succeeded(self, arn: str, what: str) -> dict:
+        """Wait for the Step Functions execution `arn` to end; it must have succeeded."""
+        sfn = self.clients["stepfunctions"]
+
+        def finished() -> dict | None:
+            execution = sfn.describe_execution(executionArn=arn)
+            return execution if execution["status"] != "RUNNING" else None
+
+        execution = self._wait(finished, lambda: f"{what} execution {arn.rsplit(':', 1)[1]} is RUNNING")
+        if execution["status"] != "SUCCEEDED":
+            raise StepFailed(f"{what} {execution['status']}: {execution.get('error', '')} "
+                             f"{execution.get('cause', '')}".rstrip())
+        return execution
 
     def _wait(self, check: Callable[[], Any], waiting_for: Callable[[], str]) -> Any:
         """Poll `check` until it returns something true; note progress; fail after the timeout."""
