@@ -31,7 +31,6 @@ the execution built with `monitoring=True`, `alerts` an AlertsTopic)::
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -86,10 +85,6 @@ def schedule_hours(schedule_expression: str) -> int:
         raise ValueError(f"schedule_expression={schedule_expression!r}: use cron(0 * ? * * *) (hourly), "
                          "cron(0 H ? * * *) (daily at hour H, 0..23) or cron(0 H/N ? * * *) (every N hours, 1..24)")
     return 1 if start is None else 24 if step is None else int(step)
-
-
-def runs_per_day(schedule_expression: str) -> int:
-    return math.ceil(24 / schedule_hours(schedule_expression))
 
 
 class ModelMonitor(Construct):
